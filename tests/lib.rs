@@ -1,0 +1,1 @@
+//! Shared helpers for picket integration tests (see the `[[test]]` targets).
