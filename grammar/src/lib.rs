@@ -4,7 +4,7 @@
 //! it turns the text of a rule's `when:` (or a macro body) into an [`ast::Expr`] whose
 //! every node carries a [`Span`] of byte offsets into that text, and it reports syntax
 //! errors as [`Diagnostic`]s. Name resolution and type checking happen in the engine,
-//! which reuses [`Diagnostic`] and [`render`] so every error looks the same.
+//! which reuses [`Diagnostic`] and [`render()`] so every error looks the same.
 //!
 //! Pipeline of the whole project: `YAML -> RuleDef -> AST -> IR -> RulePack`; this crate
 //! owns the `AST` step.
@@ -13,10 +13,12 @@
 pub mod ast;
 pub mod diagnostic;
 mod parser;
+pub mod print;
 pub mod render;
 pub mod suggest;
 
 pub use ast::Span;
 pub use diagnostic::{Diagnostic, Label, Severity};
-pub use parser::parse_condition;
+pub use parser::{parse_condition, MAX_NESTING, MAX_OPERATORS};
+pub use print::to_sexpr;
 pub use render::render;
