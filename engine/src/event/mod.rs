@@ -7,19 +7,33 @@
 //! on demand through the field catalog ([`catalog`]): a normalized name such as
 //! `actor.arn` is an accessor per source (a raw path or a small function), never a copy.
 //! Every raw field stays reachable by its own path (`requestParameters.bucketName`).
+//!
+//! Modules: [`reader`] (files, gzip, framing, bad input), one normalizer per source
+//! (`cloudtrail`, `vpcflow`, `dns`, `eks`: recognizing a record and the accessor
+//! functions of its catalog entries), [`catalog`] (the field table), `value`
+//! ([`FieldValue`]) and `path` (raw paths).
+//!
+//! Invariants: an event is never copied field by field; values borrow from
+//! [`Event::raw`]; reading a field never panics and never allocates unless the value
+//! must be computed.
 
 pub mod catalog;
 mod cloudtrail;
 mod dns;
 mod eks;
+mod path;
 pub mod reader;
 mod value;
 mod vpcflow;
 
 pub use catalog::{FieldDef, FieldType};
-pub use reader::{InputError, ReadOptions, ReadStats};
-pub use value::FieldValue;
+pub use eks::cluster_from_log_group;
+pub use path::parse_dotted;
+pub use reader::{expand_inputs, read_path, read_stream, InputError, ReadOptions, ReadStats};
+pub use value::{format_millis, parse_rfc3339, FieldValue};
+pub use vpcflow::{FlowFormat, FlowRecord};
 
+use picket_grammar::ast::Segment;
 use std::fmt;
 use std::sync::Arc;
 
@@ -91,6 +105,54 @@ pub struct Event {
     pub raw: Raw,
     /// Where it came from.
     pub origin: Origin,
+    /// The CloudWatch Logs log group the record was delivered through, when its wrapper
+    /// named one (`/aws/eks/<cluster>/cluster`); `k8s.cluster` is read from it.
+    pub log_group: Option<Arc<str>>,
+}
+
+impl Event {
+    /// An event with no delivery context.
+    pub fn new(source: Source, raw: Raw, origin: Origin) -> Event {
+        Event {
+            source,
+            raw,
+            origin,
+            log_group: None,
+        }
+    }
+
+    /// The value at a raw path of the source record; `None` when missing or null.
+    ///
+    /// JSON records: keys walk objects; an array met where a key follows reaches every
+    /// element, and all values found are flattened into one [`FieldValue::List`]; an
+    /// index selects one element. Flow records: a single key naming a field of the
+    /// format; numeric fields are integers and `-` is missing.
+    pub fn raw_get(&self, path: &[Segment]) -> Option<FieldValue<'_>> {
+        match &self.raw {
+            Raw::Json(v) => path::walk(v, path),
+            Raw::Flow(r) => match path {
+                [Segment::Name(name)] => r.value(name),
+                _ => None,
+            },
+        }
+    }
+
+    /// A field by name: a catalog field (`actor.arn`), else a dotted raw path
+    /// (`requestParameters.bucketName`, `resources[0].ARN`). For finding builders and
+    /// tools; compiled rules resolve names once instead.
+    pub fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+        if let Some(def) = catalog::lookup(name) {
+            return def.get(self);
+        }
+        self.raw_get(&path::parse_dotted(name)?)
+    }
+
+    /// When the event happened (the catalog's `time`), in unix milliseconds.
+    pub fn time_millis(&self) -> Option<i64> {
+        static TIME: std::sync::OnceLock<&'static FieldDef> = std::sync::OnceLock::new();
+        let def = *TIME.get_or_init(|| catalog::lookup("time").expect("catalog has `time`"));
+        def.get(self)?.as_time()
+    }
 }
 
 /// A source record as parsed, kept whole so any raw path can be read.

@@ -1,0 +1,1141 @@
+//! Input readers: files, directories and standard input to [`Event`]s.
+//!
+//! `bytes -> (gzip?) -> framing -> records -> classify -> Event`.
+//!
+//! Everything is told from the content, never from a file name: gzip by its magic
+//! bytes (multi-member streams included), then the framing by the first bytes of each
+//! record:
+//!
+//! - `{"Records": [` (any whitespace, one line or pretty-printed): a CloudTrail file.
+//!   Its records are streamed one by one: each is cut out of the array by a byte scan
+//!   and parsed on its own, so memory stays bounded by the largest record, a bad
+//!   record costs only itself, and a truncated file keeps the records before the cut;
+//! - `[`: a JSON array of records, streamed the same way;
+//! - `{` on a line that closes it: JSON lines; each line is one record (of any
+//!   source: every record is classified by its own keys, so files may mix sources);
+//! - `{` on a line that leaves it open (ending in `{`, `[`, `,` or `:`): a
+//!   pretty-printed record that runs until its closing brace;
+//! - anything else: a text line; a flow-log header (field names) sets the format of
+//!   the lines after it, `<RFC 3339 timestamp> <message>` is a CloudWatch Logs text
+//!   export, and other lines are flow-log records (default version 2 format).
+//!
+//! A JSON record is a CloudTrail, Route 53 Resolver or EKS audit event, a CloudWatch
+//! Logs wrapper (unwrapped, see the `eks` module), a CloudTrail digest (the file is
+//! skipped), or unknown (the file is skipped when it is the file's first record, else
+//! an error). [`ReadOptions::source`] overrides the classification.
+//!
+//! Bad input never panics and never stops the other records or files: a malformed
+//! record is an [`InputError`] with its line and reading goes on with the next one. A
+//! line over [`ReadOptions::max_record_bytes`] is skipped without being buffered whole.
+//! Nesting deeper than [`MAX_DEPTH`] is refused before parsing (sonic-rs would overflow
+//! the stack). A read error (truncated gzip) ends the file, keeping what was read.
+//!
+//! One read buffer per file, one record buffer reused for every record; a record is
+//! parsed once with sonic-rs and moved into its event.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use flate2::read::MultiGzDecoder;
+use memchr::{memchr, memchr2};
+use sonic_rs::{JsonContainerTrait, JsonValueMutTrait, JsonValueTrait, Value};
+
+use super::value::parse_rfc3339;
+use super::vpcflow::{self, FlowFormat, FlowRecord};
+use super::{cloudtrail, dns, eks, Event, Origin, Raw, Source};
+
+/// The deepest nesting of arrays and objects a JSON record may have.
+pub const MAX_DEPTH: u32 = 128;
+
+/// Size of the read buffer.
+const BUF_SIZE: usize = 256 * 1024;
+
+/// How to read inputs.
+#[derive(Clone)]
+pub struct ReadOptions {
+    /// Treat every record as this source instead of classifying it (`--source`).
+    /// `cloudtrail` still tells S3 data events apart.
+    pub source: Option<Source>,
+    /// The largest record (or line) read; larger ones are reported and skipped.
+    pub max_record_bytes: usize,
+    /// Called with the number of input bytes consumed since the last call (compressed
+    /// bytes for gzip), for progress bars.
+    pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            source: None,
+            max_record_bytes: 16 * 1024 * 1024,
+            progress: None,
+        }
+    }
+}
+
+impl fmt::Debug for ReadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadOptions")
+            .field("source", &self.source)
+            .field("max_record_bytes", &self.max_record_bytes)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// What reading did, summed over files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Inputs opened.
+    pub files: u64,
+    /// Inputs skipped as a whole, with the reason (digest files, unrecognized content).
+    pub skipped: Vec<(Arc<str>, String)>,
+    /// Bytes read from the inputs (compressed size for gzip).
+    pub bytes: u64,
+    /// Bytes after decompression.
+    pub decoded_bytes: u64,
+    /// Events produced, per source.
+    pub events: BTreeMap<Source, u64>,
+    /// Errors reported.
+    pub errors: u64,
+}
+
+impl ReadStats {
+    /// Events produced, all sources.
+    pub fn total_events(&self) -> u64 {
+        self.events.values().sum()
+    }
+}
+
+/// A problem with one input or one record of it; reading goes on after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    /// The input file (`-` for stdin).
+    pub file: Arc<str>,
+    /// 1-based line, when the problem has one.
+    pub line: Option<u64>,
+    /// What is wrong: one line, lower case, no trailing period.
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// An I/O error as a message: lower case, without the `(os error N)` suffix.
+fn io_message(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Expands command-line inputs into files: directories are walked recursively in
+/// sorted order, skipping hidden files and directories (names starting with `.`);
+/// `-` (stdin) and files are kept as given. Paths that cannot be read are errors.
+pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let error = |path: &Path, message: String| InputError {
+        file: Arc::from(path.display().to_string()),
+        line: None,
+        message,
+    };
+    for path in paths {
+        if path.as_os_str() == "-" {
+            files.push(path.clone());
+            continue;
+        }
+        match std::fs::metadata(path) {
+            Err(e) => errors.push(error(path, io_message(&e))),
+            Ok(meta) if meta.is_dir() => {
+                let walk = walkdir::WalkDir::new(path)
+                    .follow_links(true)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_entry(|e| {
+                        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                    });
+                for entry in walk {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() => files.push(e.into_path()),
+                        Ok(_) => {}
+                        Err(e) => {
+                            let at = e.path().unwrap_or(path).to_path_buf();
+                            let message = match e.io_error() {
+                                Some(io) => io_message(io),
+                                None => e.to_string(),
+                            };
+                            errors.push(error(&at, message));
+                        }
+                    }
+                }
+            }
+            Ok(_) => files.push(path.clone()),
+        }
+    }
+    (files, errors)
+}
+
+/// Reads one file (or stdin for `-`), calling `on_event` for each event and
+/// `on_error` for each problem.
+pub fn read_path(
+    path: &Path,
+    opts: &ReadOptions,
+    stats: &mut ReadStats,
+    on_event: &mut dyn FnMut(Event),
+    on_error: &mut dyn FnMut(InputError),
+) {
+    if path.as_os_str() == "-" {
+        read_stream("-", io::stdin().lock(), opts, stats, on_event, on_error);
+        return;
+    }
+    let name = path.display().to_string();
+    let fail = |message: String| InputError {
+        file: Arc::from(name.as_str()),
+        line: None,
+        message,
+    };
+    if path.is_dir() {
+        stats.errors += 1;
+        on_error(fail("is a directory".to_owned()));
+        return;
+    }
+    match File::open(path) {
+        Ok(file) => read_stream(&name, file, opts, stats, on_event, on_error),
+        Err(e) => {
+            stats.errors += 1;
+            on_error(fail(io_message(&e)));
+        }
+    }
+}
+
+/// Reads a whole file into memory: its events, its errors and the statistics.
+/// Convenient for tests and fixtures; `picket scan` streams with [`read_path`].
+pub fn read_all(path: &Path, opts: &ReadOptions) -> (Vec<Event>, Vec<InputError>, ReadStats) {
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    let mut stats = ReadStats::default();
+    read_path(path, opts, &mut stats, &mut |e| events.push(e), &mut |e| {
+        errors.push(e)
+    });
+    (events, errors, stats)
+}
+
+/// Reads one input stream; `name` names it in origins and errors.
+pub fn read_stream(
+    name: &str,
+    input: impl Read,
+    opts: &ReadOptions,
+    stats: &mut ReadStats,
+    on_event: &mut dyn FnMut(Event),
+    on_error: &mut dyn FnMut(InputError),
+) {
+    let file: Arc<str> = Arc::from(name);
+    stats.files += 1;
+    let consumed = Rc::new(Cell::new(0u64));
+    let mut counting = Counting {
+        inner: input,
+        count: Rc::clone(&consumed),
+        progress: opts.progress.clone(),
+    };
+    let mut head = [0u8; 2];
+    let mut n = 0;
+    while n < head.len() {
+        match counting.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                stats.errors += 1;
+                on_error(InputError {
+                    file,
+                    line: None,
+                    message: io_message(&e),
+                });
+                stats.bytes += consumed.get();
+                return;
+            }
+        }
+    }
+    let gzip = head[..n] == [0x1f, 0x8b];
+    let chained = (&head[..n]).chain(counting);
+    let inner: Box<dyn Read + '_> = if gzip {
+        Box::new(MultiGzDecoder::new(chained))
+    } else {
+        Box::new(chained)
+    };
+    let mut feed = Feed::new(inner);
+    let mut ctx = Ctx {
+        file,
+        opts,
+        stats,
+        on_event,
+        on_error,
+        record: 0,
+        recognized: false,
+        done: false,
+        flow: Arc::new(FlowFormat::v2()),
+    };
+    if let Err(e) = ctx.run(&mut feed) {
+        let what = if gzip {
+            "gzip stream is truncated or corrupt"
+        } else {
+            "read failed"
+        };
+        let message = format!("{what} after line {}: {}", feed.line, io_message(&e));
+        ctx.stats.errors += 1;
+        (ctx.on_error)(InputError {
+            file: Arc::clone(&ctx.file),
+            line: None,
+            message,
+        });
+    }
+    ctx.stats.decoded_bytes += feed.decoded;
+    drop(feed);
+    ctx.stats.bytes += consumed.get();
+}
+
+/// Counts the bytes read from the input and reports them to the progress callback.
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+    progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        if let (Some(progress), true) = (&self.progress, n > 0) {
+            progress(n as u64);
+        }
+        Ok(n)
+    }
+}
+
+/// How a bounded line read ended.
+enum LineEnd {
+    /// A line is in the buffer (without its `\n` or `\r\n`).
+    Line,
+    /// The line was longer than the limit: this many bytes, consumed and dropped.
+    TooLong(u64),
+    /// No more input.
+    Eof,
+}
+
+/// How a value scan ended.
+enum ValueEnd {
+    /// The value is in the buffer.
+    Complete,
+    /// Nested deeper than [`MAX_DEPTH`]; consumed, not parsed.
+    TooDeep,
+    /// Longer than the limit: this many bytes, consumed and dropped.
+    TooLong(u64),
+    /// The input ended inside the value.
+    Eof,
+}
+
+/// The read buffer over one (decompressed) input, with the current line number.
+struct Feed<'r> {
+    inner: Box<dyn Read + 'r>,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    eof: bool,
+    /// 1-based line of `buf[pos]`.
+    line: u64,
+    /// Bytes read from `inner`.
+    decoded: u64,
+}
+
+impl<'r> Feed<'r> {
+    fn new(inner: Box<dyn Read + 'r>) -> Self {
+        Feed {
+            inner,
+            buf: vec![0; BUF_SIZE].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            eof: false,
+            line: 1,
+            decoded: 0,
+        }
+    }
+
+    /// Reads more input after what is buffered; false at the end of input.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos == self.end {
+            self.pos = 0;
+            self.end = 0;
+        } else if self.end == self.buf.len() {
+            if self.pos == 0 {
+                // Full of unconsumed bytes: callers never look this far ahead.
+                return Ok(false);
+            }
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    self.decoded += n as u64;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// At least `n` buffered bytes (fewer at the end of input).
+    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+        let n = n.min(BUF_SIZE / 2);
+        while self.end - self.pos < n && self.fill()? {}
+        Ok(&self.buf[self.pos..self.end])
+    }
+
+    /// Consumes `n` buffered bytes, counting their newlines.
+    fn consume_counting(&mut self, n: usize) {
+        let lines = memchr::memchr_iter(b'\n', &self.buf[self.pos..self.pos + n]).count();
+        self.line += lines as u64;
+        self.pos += n;
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it.
+    fn skip_ws(&mut self) -> io::Result<Option<u8>> {
+        loop {
+            while self.pos < self.end {
+                match self.buf[self.pos] {
+                    b' ' | b'\t' | b'\r' => self.pos += 1,
+                    b'\n' => {
+                        self.line += 1;
+                        self.pos += 1;
+                    }
+                    b => return Ok(Some(b)),
+                }
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Reads one line into `out` (cleared first), unless it is longer than `limit`:
+    /// then it is consumed without being kept.
+    fn read_line(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<LineEnd> {
+        out.clear();
+        let mut total = 0u64;
+        let mut any = false;
+        loop {
+            if self.pos == self.end && !self.fill()? {
+                if !any {
+                    return Ok(LineEnd::Eof);
+                }
+                break;
+            }
+            any = true;
+            let data = &self.buf[self.pos..self.end];
+            let (n, newline) = match memchr(b'\n', data) {
+                Some(k) => (k, true),
+                None => (data.len(), false),
+            };
+            total += n as u64;
+            if total <= limit as u64 {
+                out.extend_from_slice(&data[..n]);
+            } else {
+                out.clear();
+            }
+            self.pos += n + usize::from(newline);
+            if newline {
+                self.line += 1;
+                break;
+            }
+        }
+        if total > limit as u64 {
+            return Ok(LineEnd::TooLong(total));
+        }
+        if out.last() == Some(&b'\r') {
+            out.pop();
+        }
+        Ok(LineEnd::Line)
+    }
+
+    /// Consumes the rest of the current line.
+    fn skip_line(&mut self) -> io::Result<()> {
+        loop {
+            if self.pos == self.end && !self.fill()? {
+                return Ok(());
+            }
+            if let Some(k) = memchr(b'\n', &self.buf[self.pos..self.end]) {
+                self.pos += k + 1;
+                self.line += 1;
+                return Ok(());
+            }
+            self.pos = self.end;
+        }
+    }
+
+    /// Scans the rest of one JSON value (whose state so far is `scan`), appending its
+    /// bytes to `out` while the total stays within `limit`.
+    fn scan_value(
+        &mut self,
+        out: &mut Vec<u8>,
+        scan: &mut Scan,
+        limit: usize,
+    ) -> io::Result<ValueEnd> {
+        let mut total = out.len() as u64;
+        let mut over = total > limit as u64;
+        let finish = |scan: &Scan, over: bool, total: u64| {
+            if over {
+                ValueEnd::TooLong(total)
+            } else if scan.too_deep {
+                ValueEnd::TooDeep
+            } else {
+                ValueEnd::Complete
+            }
+        };
+        loop {
+            if self.pos == self.end && !self.fill()? {
+                let scalar_done = scan.scalar && scan.depth == 0 && !scan.in_str;
+                return Ok(if scalar_done {
+                    finish(scan, over, total)
+                } else {
+                    ValueEnd::Eof
+                });
+            }
+            let data = &self.buf[self.pos..self.end];
+            let mut newlines = 0;
+            let stop = scan.feed(data, true, &mut newlines);
+            let n = stop.unwrap_or(data.len());
+            self.line += newlines;
+            total += n as u64;
+            if !over {
+                if total > limit as u64 {
+                    over = true;
+                    out.clear();
+                } else {
+                    out.extend_from_slice(&data[..n]);
+                }
+            }
+            self.pos += n;
+            if stop.is_some() {
+                return Ok(finish(scan, over, total));
+            }
+        }
+    }
+}
+
+/// A resumable byte scan of JSON: nesting depth and string state, enough to find where
+/// a value ends and how deep it goes without parsing it.
+#[derive(Default)]
+struct Scan {
+    depth: u32,
+    in_str: bool,
+    escaped: bool,
+    started: bool,
+    scalar: bool,
+    too_deep: bool,
+}
+
+impl Scan {
+    /// Feeds bytes; with `stop`, returns `Some(n)` when a top-level value ends after
+    /// `n` of them. Counts newlines outside strings.
+    fn feed(&mut self, bytes: &[u8], stop: bool, newlines: &mut u64) -> Option<usize> {
+        let mut i = 0;
+        while i < bytes.len() {
+            if self.in_str {
+                if self.escaped {
+                    self.escaped = false;
+                    i += 1;
+                    continue;
+                }
+                match memchr2(b'"', b'\\', &bytes[i..]) {
+                    None => return None,
+                    Some(k) => {
+                        i += k;
+                        if bytes[i] == b'\\' {
+                            self.escaped = true;
+                        } else {
+                            self.in_str = false;
+                            if stop && self.depth == 0 {
+                                return Some(i + 1);
+                            }
+                        }
+                        i += 1;
+                        continue;
+                    }
+                }
+            }
+            let ends_scalar = stop && self.scalar && self.depth == 0;
+            match bytes[i] {
+                b'"' => {
+                    if ends_scalar {
+                        return Some(i);
+                    }
+                    self.in_str = true;
+                    self.started = true;
+                }
+                b'{' | b'[' => {
+                    if ends_scalar {
+                        return Some(i);
+                    }
+                    self.depth += 1;
+                    self.started = true;
+                    if self.depth > MAX_DEPTH {
+                        self.too_deep = true;
+                    }
+                }
+                b'}' | b']' => {
+                    if self.depth == 0 {
+                        if stop {
+                            // A scalar ends here, or a stray bracket is the value.
+                            return Some(if self.started { i } else { i + 1 });
+                        }
+                    } else {
+                        self.depth -= 1;
+                        if stop && self.depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                }
+                b'\n' => {
+                    *newlines += 1;
+                    if ends_scalar {
+                        return Some(i);
+                    }
+                }
+                b' ' | b'\t' | b'\r' | b',' | b':' => {
+                    if ends_scalar {
+                        return Some(i);
+                    }
+                }
+                _ => {
+                    if self.depth == 0 && !self.started {
+                        self.scalar = true;
+                        self.started = true;
+                    }
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// True when a whole value has been seen.
+    fn complete(&self) -> bool {
+        self.started && self.depth == 0 && !self.in_str
+    }
+}
+
+/// True when the JSON text nests deeper than [`MAX_DEPTH`].
+fn too_deep(bytes: &[u8]) -> bool {
+    let mut scan = Scan::default();
+    scan.feed(bytes, false, &mut 0);
+    scan.too_deep
+}
+
+/// The length of a `{"Records": [` prefix (any whitespace) at the start of `data`.
+fn records_prefix(data: &[u8]) -> Option<usize> {
+    let ws = |i: &mut usize| {
+        while data.get(*i).is_some_and(|c| c.is_ascii_whitespace()) {
+            *i += 1;
+        }
+    };
+    let mut i = 0;
+    let expect = |i: &mut usize, token: &[u8]| -> Option<()> {
+        ws(i);
+        data.get(*i..*i + token.len()).filter(|t| *t == token)?;
+        *i += token.len();
+        Some(())
+    };
+    expect(&mut i, b"{")?;
+    expect(&mut i, b"\"Records\"")?;
+    expect(&mut i, b":")?;
+    expect(&mut i, b"[")?;
+    Some(i)
+}
+
+/// True when a line leaves a JSON value open for the following lines.
+fn continues(line: &[u8]) -> bool {
+    let last = line.iter().rev().find(|c| !c.is_ascii_whitespace());
+    matches!(last, Some(b'{' | b'[' | b',' | b':'))
+}
+
+/// The first line of a parser error (sonic-rs appends a snippet of the input).
+fn first_line(e: &sonic_rs::Error) -> String {
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or("invalid JSON").trim();
+    let mut chars = line.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => "invalid JSON".to_owned(),
+    }
+}
+
+/// The source a JSON record belongs to, by its keys.
+fn classify(v: &Value) -> Option<Source> {
+    if cloudtrail::is_record(v) {
+        Some(cloudtrail::source_of(v))
+    } else if dns::is_record(v) {
+        Some(Source::Dns)
+    } else if eks::is_record(v) {
+        Some(Source::Eks)
+    } else {
+        None
+    }
+}
+
+/// A short description of an unrecognized JSON value, for messages.
+fn describe(v: &Value) -> String {
+    match v.as_object() {
+        Some(obj) => {
+            let keys: Vec<&str> = obj.iter().map(|(k, _)| k).take(6).collect();
+            let more = if obj.len() > keys.len() { ", …" } else { "" };
+            format!("a JSON object with keys {}{more}", keys.join(", "))
+        }
+        None => format!("a JSON {:?} value, not an object", v.get_type()).to_lowercase(),
+    }
+}
+
+/// Reading state of one input.
+struct Ctx<'a> {
+    file: Arc<str>,
+    opts: &'a ReadOptions,
+    stats: &'a mut ReadStats,
+    on_event: &'a mut dyn FnMut(Event),
+    on_error: &'a mut dyn FnMut(InputError),
+    /// Events produced so far.
+    record: u64,
+    /// Some record (or a flow header or wrapper) was recognized.
+    recognized: bool,
+    /// Stop reading this input (skipped).
+    done: bool,
+    /// The flow-log format of the lines that follow.
+    flow: Arc<FlowFormat>,
+}
+
+impl Ctx<'_> {
+    fn run(&mut self, feed: &mut Feed) -> io::Result<()> {
+        if feed.peek(3)?.starts_with(b"\xEF\xBB\xBF") {
+            feed.pos += 3;
+        }
+        let mut buf = Vec::new();
+        let mut empty = true;
+        while !self.done {
+            let Some(first) = feed.skip_ws()? else { break };
+            empty = false;
+            let line = feed.line;
+            match first {
+                b'[' => {
+                    feed.pos += 1;
+                    self.array(feed, line, &mut buf)?;
+                }
+                b'{' => match records_prefix(feed.peek(4096)?) {
+                    Some(n) => {
+                        feed.consume_counting(n);
+                        if self.array(feed, line, &mut buf)? {
+                            self.close_records(feed)?;
+                        }
+                    }
+                    None => self.json_line(feed, line, &mut buf)?,
+                },
+                _ => self.text_line(feed, line, &mut buf)?,
+            }
+        }
+        if empty {
+            self.skip("empty input".to_owned());
+        }
+        Ok(())
+    }
+
+    fn error(&mut self, line: Option<u64>, message: String) {
+        self.stats.errors += 1;
+        (self.on_error)(InputError {
+            file: Arc::clone(&self.file),
+            line,
+            message,
+        });
+    }
+
+    fn skip(&mut self, reason: String) {
+        self.stats.skipped.push((Arc::clone(&self.file), reason));
+        self.done = true;
+    }
+
+    /// An unrecognized record: the whole input is skipped when nothing in it was
+    /// recognized yet, else the record is an error.
+    fn unrecognized(&mut self, line: u64, what: String) {
+        if !self.recognized && self.opts.source.is_none() {
+            self.skip(format!("unrecognized content: {what}"));
+        } else {
+            self.error(Some(line), format!("unrecognized record: {what}"));
+        }
+    }
+
+    fn emit(&mut self, source: Source, raw: Raw, line: u64, log_group: Option<Arc<str>>) {
+        self.recognized = true;
+        *self.stats.events.entry(source).or_default() += 1;
+        let event = Event {
+            source,
+            raw,
+            origin: Origin {
+                file: Arc::clone(&self.file),
+                line,
+                record: self.record,
+            },
+            log_group,
+        };
+        self.record += 1;
+        (self.on_event)(event);
+    }
+
+    /// A line starting with `{`: one record, or the start of a pretty-printed one.
+    fn json_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        let limit = self.opts.max_record_bytes;
+        match feed.read_line(buf, limit)? {
+            LineEnd::Eof => {}
+            LineEnd::TooLong(n) => self.error(
+                Some(line),
+                format!("line {line} is {n} bytes, over the limit of {limit}"),
+            ),
+            LineEnd::Line => {
+                let mut scan = Scan::default();
+                scan.feed(buf, false, &mut 0);
+                if scan.complete() || !continues(buf) {
+                    self.json(buf, line, scan.too_deep);
+                    return Ok(());
+                }
+                buf.push(b'\n');
+                match feed.scan_value(buf, &mut scan, limit)? {
+                    ValueEnd::Complete => self.json(buf, line, false),
+                    ValueEnd::TooDeep => self.json(buf, line, true),
+                    ValueEnd::TooLong(n) => self.error(
+                        Some(line),
+                        format!(
+                            "the record at line {line} is {n} bytes, over the limit of {limit}"
+                        ),
+                    ),
+                    ValueEnd::Eof => self.error(
+                        Some(line),
+                        format!("unexpected end of input in the record starting at line {line}"),
+                    ),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The elements of a JSON array (the `[` is consumed), each one record. False when
+    /// the array did not end well (the error is reported).
+    fn array(&mut self, feed: &mut Feed, open: u64, buf: &mut Vec<u8>) -> io::Result<bool> {
+        let limit = self.opts.max_record_bytes;
+        let mut first = true;
+        while !self.done {
+            let Some(mut next) = feed.skip_ws()? else {
+                let message = format!(
+                    "unexpected end of input: the array opened at line {open} is not closed"
+                );
+                self.error(Some(feed.line), message);
+                return Ok(false);
+            };
+            if next == b']' {
+                feed.pos += 1;
+                return Ok(true);
+            }
+            if !first {
+                if next != b',' {
+                    let message = format!(
+                        "expected `,` or `]` after a record of the array opened at line {open}, found `{}`",
+                        char::from(next).escape_default()
+                    );
+                    self.error(Some(feed.line), message);
+                    feed.skip_line()?;
+                    return Ok(false);
+                }
+                feed.pos += 1;
+                match feed.skip_ws()? {
+                    Some(b) => next = b,
+                    None => continue,
+                }
+                if next == b']' {
+                    // A trailing comma: tolerated.
+                    feed.pos += 1;
+                    return Ok(true);
+                }
+            }
+            first = false;
+            let line = feed.line;
+            buf.clear();
+            let mut scan = Scan::default();
+            match feed.scan_value(buf, &mut scan, limit)? {
+                ValueEnd::Complete => self.json(buf, line, false),
+                ValueEnd::TooDeep => self.json(buf, line, true),
+                ValueEnd::TooLong(n) => self.error(
+                    Some(line),
+                    format!("the record at line {line} is {n} bytes, over the limit of {limit}"),
+                ),
+                ValueEnd::Eof => {
+                    let message =
+                        format!("unexpected end of input in the record starting at line {line}");
+                    self.error(Some(line), message);
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// After the `Records` array: the closing brace, or other keys to skip.
+    fn close_records(&mut self, feed: &mut Feed) -> io::Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        match feed.skip_ws()? {
+            Some(b'}') => feed.pos += 1,
+            Some(b',') => {
+                feed.pos += 1;
+                let line = feed.line;
+                let mut scan = Scan {
+                    depth: 1,
+                    started: true,
+                    ..Scan::default()
+                };
+                if let ValueEnd::Eof = feed.scan_value(&mut Vec::new(), &mut scan, 0)? {
+                    let message = "unexpected end of input: the Records object is not closed";
+                    self.error(Some(line), message.to_owned());
+                }
+            }
+            Some(other) => {
+                let message = format!(
+                    "expected `}}` after the Records array, found `{}`",
+                    char::from(other).escape_default()
+                );
+                self.error(Some(feed.line), message);
+                feed.skip_line()?;
+            }
+            None => {
+                let message = "unexpected end of input: the Records object is not closed";
+                self.error(Some(feed.line), message.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses one JSON record and hands it on.
+    fn json(&mut self, bytes: &[u8], line: u64, deep: bool) {
+        if deep {
+            let message = format!("the record is nested deeper than {MAX_DEPTH} levels");
+            self.error(Some(line), message);
+            return;
+        }
+        match sonic_rs::from_slice::<Value>(bytes) {
+            Ok(v) => self.dispatch(v, line),
+            Err(e) => self.error(Some(line), first_line(&e)),
+        }
+    }
+
+    /// A parsed top-level JSON value: a container of records, a wrapper, or a record.
+    fn dispatch(&mut self, mut v: Value, line: u64) {
+        if !v.is_object() {
+            self.unrecognized(line, describe(&v));
+            return;
+        }
+        if v.get("Records").is_some_and(|r| r.is_array()) {
+            // `Records` not first: parsed whole; move each record out of the array.
+            let records = v
+                .as_object_mut()
+                .and_then(|o| o.remove(&"Records"))
+                .and_then(Value::into_array);
+            for record in records.into_iter().flatten() {
+                if self.done {
+                    break;
+                }
+                self.record(record, line, None);
+            }
+            return;
+        }
+        if cloudtrail::is_digest(&v) {
+            self.skip("CloudTrail digest file".to_owned());
+            return;
+        }
+        if self.opts.source.is_none() {
+            if let Some(source) = classify(&v) {
+                self.emit(source, Raw::Json(v), line, None);
+                return;
+            }
+        }
+        match eks::wrapper(&v) {
+            Some(eks::Wrapper::Control) => self.recognized = true,
+            Some(eks::Wrapper::Subscription { log_group, events }) => {
+                self.recognized = true;
+                let group = log_group.map(Arc::from);
+                for event in events {
+                    match event.get("message").and_then(|m| m.as_str()) {
+                        Some(message) => self.message(message, line, group.clone()),
+                        None => self.error(Some(line), "log event without a message".to_owned()),
+                    }
+                }
+            }
+            Some(eks::Wrapper::Record { log_group, message }) => {
+                self.recognized = true;
+                self.message(message, line, log_group.map(Arc::from));
+            }
+            None => self.record(v, line, None),
+        }
+    }
+
+    /// One record, classified by its keys (or by `--source`).
+    fn record(&mut self, v: Value, line: u64, log_group: Option<Arc<str>>) {
+        let source = match self.opts.source {
+            Some(Source::CloudTrail) => cloudtrail::source_of(&v),
+            Some(Source::VpcFlow) => {
+                let message = "a JSON record, but the source is vpcflow".to_owned();
+                self.error(Some(line), message);
+                return;
+            }
+            Some(source) => source,
+            None => match classify(&v) {
+                Some(source) => source,
+                None => {
+                    let what = describe(&v);
+                    self.unrecognized(line, what);
+                    return;
+                }
+            },
+        };
+        self.emit(source, Raw::Json(v), line, log_group);
+    }
+
+    /// The text of a CloudWatch Logs event: a JSON record or a flow-log line.
+    fn message(&mut self, message: &str, line: u64, log_group: Option<Arc<str>>) {
+        let text = message.trim();
+        if !text.starts_with('{') {
+            self.flow_line(text, line, log_group);
+            return;
+        }
+        if too_deep(text.as_bytes()) {
+            let message = format!("log event message is nested deeper than {MAX_DEPTH} levels");
+            self.error(Some(line), message);
+            return;
+        }
+        match sonic_rs::from_str::<Value>(text) {
+            Ok(v) => {
+                if self.opts.source.is_none() && classify(&v).is_none() {
+                    let message = format!("unrecognized log event message: {}", describe(&v));
+                    self.error(Some(line), message);
+                } else {
+                    self.record(v, line, log_group);
+                }
+            }
+            Err(e) => self.error(Some(line), format!("log event message: {}", first_line(&e))),
+        }
+    }
+
+    /// A line that does not start with `{` or `[`.
+    fn text_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        let limit = self.opts.max_record_bytes;
+        match feed.read_line(buf, limit)? {
+            LineEnd::Eof => {}
+            LineEnd::TooLong(n) if !self.recognized => {
+                self.skip(format!(
+                    "unrecognized content: a first line of {n} bytes that is not JSON"
+                ));
+            }
+            LineEnd::TooLong(n) => self.error(
+                Some(line),
+                format!("line {line} is {n} bytes, over the limit of {limit}"),
+            ),
+            LineEnd::Line => match std::str::from_utf8(buf) {
+                Ok(text) => self.text(text, line),
+                Err(_) if !self.recognized => {
+                    self.skip("binary content (not UTF-8 text)".to_owned())
+                }
+                Err(e) => {
+                    let message = format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1);
+                    self.error(Some(line), message);
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, text: &str, line: u64) {
+        let text = text.trim();
+        if let Some((stamp, rest)) = text.split_once(' ') {
+            let rest = rest.trim_start();
+            // CloudWatch Logs text export: `<timestamp> <message>`, when the message is
+            // a record (other timestamped text is some other log).
+            if parse_rfc3339(stamp).is_some()
+                && (rest.starts_with('{') || vpcflow::looks_like_record(rest, &self.flow))
+            {
+                self.recognized = true;
+                self.message(rest, line, None);
+                return;
+            }
+        }
+        if vpcflow::is_header(text) {
+            self.flow = Arc::new(FlowFormat::from_header(text, line));
+            self.recognized = true;
+            return;
+        }
+        if !self.recognized
+            && self.opts.source.is_none()
+            && !vpcflow::looks_like_record(text, &self.flow)
+        {
+            let preview: String = text.chars().take(60).collect();
+            let more = if preview.len() < text.len() {
+                "…"
+            } else {
+                ""
+            };
+            self.skip(format!(
+                "unrecognized content: first line `{preview}{more}`"
+            ));
+            return;
+        }
+        self.flow_line(text, line, None);
+    }
+
+    fn flow_line(&mut self, text: &str, line: u64, log_group: Option<Arc<str>>) {
+        if let Some(source) = self.opts.source.filter(|s| *s != Source::VpcFlow) {
+            let message = format!("a text line, but the source is {source}");
+            self.error(Some(line), message);
+            return;
+        }
+        match FlowRecord::parse(text, &self.flow) {
+            Ok(record) => self.emit(Source::VpcFlow, Raw::Flow(record), line, log_group),
+            Err(message) => self.error(Some(line), message),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
