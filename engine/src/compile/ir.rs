@@ -1,0 +1,177 @@
+//! The intermediate representation a rule compiles to: names resolved, types checked,
+//! literals parsed (IPs, CIDRs, regexes, case-folded needles, hash sets), macros expanded.
+//!
+//! A condition is a tree of [`Cond`] whose leaves index the rule's [`Pred`] table, so the
+//! evaluator can report which predicates held (the finding's `matched`).
+
+use std::collections::HashSet;
+use std::fmt;
+
+use aho_corasick::AhoCorasick;
+use ipnet::IpNet;
+use picket_grammar::ast::{Segment, StrOp};
+
+use crate::event::{Event, FieldDef, FieldValue};
+use crate::functions::Function;
+
+/// A boolean tree over predicates.
+#[derive(Clone, Debug)]
+pub enum Cond {
+    /// All hold.
+    And(Vec<Cond>),
+    /// One holds.
+    Or(Vec<Cond>),
+    /// Does not hold.
+    Not(Box<Cond>),
+    /// Predicate number `n` of the rule.
+    Pred(u32),
+    /// A constant.
+    Const(bool),
+}
+
+/// A leaf test with the text it was written as.
+#[derive(Clone, Debug)]
+pub struct Pred {
+    /// The source text, for explanations.
+    pub text: String,
+    /// The test.
+    pub test: Test,
+}
+
+/// Comparison operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `~=`
+    EqNocase,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A leaf test.
+#[derive(Clone, Debug)]
+pub enum Test {
+    /// `lhs op rhs`
+    Compare {
+        /// Left.
+        lhs: Operand,
+        /// Operator.
+        op: CmpOp,
+        /// Right.
+        rhs: Operand,
+    },
+    /// `lhs contains|startswith|endswith[~] "needle"`
+    Str {
+        /// Haystack.
+        lhs: Operand,
+        /// Operator.
+        op: StrOp,
+        /// The needle (lower-cased when `nocase`).
+        needle: Needle,
+    },
+    /// `lhs in (…)` or `lhs in list_name`
+    In {
+        /// The value.
+        lhs: Operand,
+        /// The set.
+        set: LitSet,
+    },
+    /// `lhs in cidr(…)`
+    Cidr {
+        /// The address.
+        lhs: Operand,
+        /// The networks.
+        nets: Vec<IpNet>,
+    },
+    /// `lhs matches /re/`
+    Regex {
+        /// The text.
+        lhs: Operand,
+        /// The compiled expression.
+        re: regex::Regex,
+    },
+    /// `path exists`
+    Exists(FieldRef),
+}
+
+/// The right side of a substring test.
+#[derive(Clone, Debug)]
+pub struct Needle {
+    /// As written (lower-cased when `nocase`).
+    pub text: String,
+    /// Case-insensitive.
+    pub nocase: bool,
+    /// Automaton for case-insensitive `contains`.
+    pub finder: Option<AhoCorasick>,
+}
+
+/// Members of an `in` test, by kind so lookups are hash lookups.
+#[derive(Clone, Debug, Default)]
+pub struct LitSet {
+    /// Strings (lower-cased when `nocase`).
+    pub strings: HashSet<String>,
+    /// Integers (floats that are whole numbers too).
+    pub ints: HashSet<i64>,
+    /// Other members, compared one by one (floats, IPs, booleans).
+    pub others: Vec<FieldValue<'static>>,
+    /// Case-insensitive.
+    pub nocase: bool,
+}
+
+/// A value-producing operand.
+#[derive(Clone)]
+pub enum Operand {
+    /// A field of the event.
+    Field(FieldRef),
+    /// A constant.
+    Lit(FieldValue<'static>),
+    /// A function call.
+    Call(&'static dyn Function, Vec<Operand>),
+}
+
+impl fmt::Debug for Operand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Operand::Field(r) => write!(f, "{r:?}"),
+            Operand::Lit(v) => write!(f, "{v:?}"),
+            Operand::Call(func, args) => write!(f, "{}({args:?})", func.name()),
+        }
+    }
+}
+
+/// A resolved field: a catalog entry or a raw path of the source record.
+#[derive(Clone)]
+pub enum FieldRef {
+    /// Normalized field.
+    Catalog(&'static FieldDef),
+    /// Raw path.
+    Raw(Vec<Segment>),
+}
+
+impl FieldRef {
+    /// The field's value in an event.
+    pub fn get<'e>(&self, event: &'e Event) -> Option<FieldValue<'e>> {
+        match self {
+            FieldRef::Catalog(def) => def.get(event),
+            FieldRef::Raw(path) => event.raw_get(path),
+        }
+    }
+}
+
+impl fmt::Debug for FieldRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldRef::Catalog(def) => write!(f, "{}", def.name),
+            FieldRef::Raw(path) => write!(f, "raw{path:?}"),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Rule compilation: `YAML -> RuleDef -> AST -> IR -> RulePack`.
+//!
+//! - [`load`]: YAML files of a pack into [`load::RuleDef`]s, lists and macros, keeping
+//!   positions ([`source`] maps condition offsets back into the file).
+//! - the AST comes from the `picket-grammar` crate.
+//! - [`resolve`]: names, types, literals, macro expansion; AST into [`ir`].
+//! - [`pack`]: the immutable [`RulePack`], rules indexed by source.
+//!
+//! Every error is a [`FileDiagnostic`] naming file, line and column.
+
+pub mod ir;
+pub mod load;
+pub mod pack;
+pub mod resolve;
+pub mod source;
+
+pub use pack::{compile, Compiled, CompiledRule, PackFiles, RuleMeta, RulePack};
+pub use source::{FileDiagnostic, SourceFile};
