@@ -1,0 +1,260 @@
+//! The reference evaluator: walks a rule's condition tree over one event.
+//!
+//! Semantics (docs/language.md): a test on a missing field is false; a test on a list
+//! holds when it holds for any element, except `!=`, which holds when no element is
+//! equal.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::net::IpAddr;
+
+use picket_grammar::ast::StrOp;
+
+use crate::compile::ir::{CmpOp, Cond, LitSet, Needle, Operand, Pred, Test};
+use crate::compile::CompiledRule;
+use crate::event::{Event, FieldValue};
+
+/// Does the rule match the event?
+pub fn matches(rule: &CompiledRule, event: &Event) -> bool {
+    cond(&rule.cond, &rule.preds, event, &mut None)
+}
+
+/// The predicates that made the rule match (call after [`matches`] returned true).
+pub fn explain(rule: &CompiledRule, event: &Event) -> Vec<String> {
+    let mut trace = Some(Vec::new());
+    cond(&rule.cond, &rule.preds, event, &mut trace);
+    trace.unwrap_or_default()
+}
+
+/// Evaluates a condition; with `trace`, records each predicate that supported the
+/// outcome (true predicates, and `not …` for false ones under a negation).
+fn cond(c: &Cond, preds: &[Pred], event: &Event, trace: &mut Option<Vec<String>>) -> bool {
+    cond_pol(c, preds, event, trace, true)
+}
+
+fn cond_pol(
+    c: &Cond,
+    preds: &[Pred],
+    event: &Event,
+    trace: &mut Option<Vec<String>>,
+    positive: bool,
+) -> bool {
+    match c {
+        Cond::Const(b) => *b,
+        Cond::And(items) => {
+            // Record only when the whole conjunction supports the outcome.
+            let mark = trace.as_ref().map(Vec::len);
+            let all = items
+                .iter()
+                .all(|i| cond_pol(i, preds, event, trace, positive));
+            if let (Some(t), Some(m)) = (trace.as_mut(), mark) {
+                if all != positive {
+                    t.truncate(m);
+                }
+            }
+            all
+        }
+        Cond::Or(items) => {
+            let mark = trace.as_ref().map(Vec::len);
+            let any = items
+                .iter()
+                .any(|i| cond_pol(i, preds, event, trace, positive));
+            if let (Some(t), Some(m)) = (trace.as_mut(), mark) {
+                if any != positive {
+                    t.truncate(m);
+                }
+            }
+            any
+        }
+        Cond::Not(inner) => !cond_pol(inner, preds, event, trace, !positive),
+        Cond::Pred(i) => {
+            let Some(p) = preds.get(*i as usize) else {
+                return false;
+            };
+            let held = test(&p.test, event);
+            if let Some(t) = trace.as_mut() {
+                if held == positive {
+                    t.push(if held {
+                        p.text.clone()
+                    } else {
+                        format!("not {}", p.text)
+                    });
+                }
+            }
+            held
+        }
+    }
+}
+
+/// Evaluates one leaf test.
+pub fn test(t: &Test, event: &Event) -> bool {
+    match t {
+        Test::Exists(f) => f.get(event).is_some_and(|v| !matches!(v, FieldValue::Null)),
+        Test::Compare { lhs, op, rhs } => {
+            let (Some(l), Some(r)) = (operand(lhs, event), operand(rhs, event)) else {
+                return false;
+            };
+            match op {
+                CmpOp::Ne => !any(&l, &|x| equal(x, &r, false)),
+                CmpOp::Eq => any(&l, &|x| equal(x, &r, false)),
+                CmpOp::EqNocase => any(&l, &|x| equal(x, &r, true)),
+                CmpOp::Lt => any(&l, &|x| order(x, &r) == Some(Ordering::Less)),
+                CmpOp::Le => any(&l, &|x| {
+                    matches!(order(x, &r), Some(Ordering::Less | Ordering::Equal))
+                }),
+                CmpOp::Gt => any(&l, &|x| order(x, &r) == Some(Ordering::Greater)),
+                CmpOp::Ge => any(&l, &|x| {
+                    matches!(order(x, &r), Some(Ordering::Greater | Ordering::Equal))
+                }),
+            }
+        }
+        Test::Str { lhs, op, needle } => {
+            let Some(v) = operand(lhs, event) else {
+                return false;
+            };
+            any(&v, &|x| match x {
+                FieldValue::Str(s) => str_test(s, *op, needle),
+                _ => false,
+            })
+        }
+        Test::In { lhs, set } => {
+            let Some(v) = operand(lhs, event) else {
+                return false;
+            };
+            any(&v, &|x| in_set(x, set))
+        }
+        Test::Cidr { lhs, nets } => {
+            let Some(v) = operand(lhs, event) else {
+                return false;
+            };
+            any(&v, &|x| {
+                as_ip(x).is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
+            })
+        }
+        Test::Regex { lhs, re } => {
+            let Some(v) = operand(lhs, event) else {
+                return false;
+            };
+            any(&v, &|x| matches!(x, FieldValue::Str(s) if re.is_match(s)))
+        }
+    }
+}
+
+fn operand<'e>(o: &Operand, event: &'e Event) -> Option<FieldValue<'e>> {
+    match o {
+        Operand::Field(f) => f.get(event).filter(|v| !matches!(v, FieldValue::Null)),
+        Operand::Lit(v) => Some(v.clone()),
+        Operand::Call(func, args) => {
+            let values: Option<Vec<_>> = args.iter().map(|a| operand(a, event)).collect();
+            func.eval(&values?)
+        }
+    }
+}
+
+/// Holds for the value, or for any element of a list.
+fn any(v: &FieldValue<'_>, f: &dyn Fn(&FieldValue<'_>) -> bool) -> bool {
+    match v {
+        FieldValue::List(items) => items.iter().any(|i| any(i, f)),
+        other => f(other),
+    }
+}
+
+fn as_ip(v: &FieldValue<'_>) -> Option<IpAddr> {
+    match v {
+        FieldValue::Ip(ip) => Some(*ip),
+        FieldValue::Str(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn as_f64(v: &FieldValue<'_>) -> Option<f64> {
+    match v {
+        FieldValue::Int(i) => Some(*i as f64),
+        FieldValue::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+fn equal(a: &FieldValue<'_>, b: &FieldValue<'_>, nocase: bool) -> bool {
+    use FieldValue as V;
+    match (a, b) {
+        (V::Str(x), V::Str(y)) if nocase => eq_nocase(x, y),
+        (V::Str(x), V::Str(y)) => x == y,
+        (V::Int(x), V::Int(y)) => x == y,
+        (V::Bool(x), V::Bool(y)) => x == y,
+        (V::Ip(x), V::Ip(y)) => x == y,
+        (V::Time(x), V::Time(y)) => x == y,
+        (V::Null, V::Null) => true,
+        (V::Ip(_), V::Str(_)) | (V::Str(_), V::Ip(_)) => as_ip(a).is_some() && as_ip(a) == as_ip(b),
+        _ => match (as_f64(a), as_f64(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        },
+    }
+}
+
+fn eq_nocase(x: &str, y: &str) -> bool {
+    if x.is_ascii() && y.is_ascii() {
+        x.eq_ignore_ascii_case(y)
+    } else {
+        x.to_lowercase() == y.to_lowercase()
+    }
+}
+
+fn order(a: &FieldValue<'_>, b: &FieldValue<'_>) -> Option<Ordering> {
+    use FieldValue as V;
+    match (a, b) {
+        (V::Str(x), V::Str(y)) => Some(x.as_ref().cmp(y.as_ref())),
+        (V::Time(x), V::Time(y)) => Some(x.cmp(y)),
+        (V::Int(x), V::Int(y)) => Some(x.cmp(y)),
+        _ => as_f64(a)?.partial_cmp(&as_f64(b)?),
+    }
+}
+
+fn str_test(hay: &str, op: StrOp, needle: &Needle) -> bool {
+    if !needle.nocase {
+        return match op {
+            StrOp::Contains => hay.contains(needle.text.as_str()),
+            StrOp::StartsWith => hay.starts_with(needle.text.as_str()),
+            StrOp::EndsWith => hay.ends_with(needle.text.as_str()),
+        };
+    }
+    let n = needle.text.as_bytes();
+    if !needle.text.is_ascii() {
+        let lower = hay.to_lowercase();
+        return match op {
+            StrOp::Contains => lower.contains(needle.text.as_str()),
+            StrOp::StartsWith => lower.starts_with(needle.text.as_str()),
+            StrOp::EndsWith => lower.ends_with(needle.text.as_str()),
+        };
+    }
+    let h = hay.as_bytes();
+    match op {
+        StrOp::Contains => match &needle.finder {
+            Some(f) => f.is_match(hay),
+            None => hay.to_ascii_lowercase().contains(needle.text.as_str()),
+        },
+        StrOp::StartsWith => h.len() >= n.len() && h[..n.len()].eq_ignore_ascii_case(n),
+        StrOp::EndsWith => h.len() >= n.len() && h[h.len() - n.len()..].eq_ignore_ascii_case(n),
+    }
+}
+
+fn in_set(v: &FieldValue<'_>, set: &LitSet) -> bool {
+    match v {
+        FieldValue::Str(s) => {
+            if set.nocase {
+                let lower: Cow<'_, str> = if s.chars().any(char::is_uppercase) {
+                    Cow::Owned(s.to_lowercase())
+                } else {
+                    Cow::Borrowed(s.as_ref())
+                };
+                set.strings.contains(lower.as_ref())
+            } else {
+                set.strings.contains(s.as_ref())
+            }
+        }
+        FieldValue::Int(i) => set.ints.contains(i) || set.others.iter().any(|o| equal(v, o, false)),
+        FieldValue::Float(f) if f.fract() == 0.0 => set.ints.contains(&(*f as i64)),
+        other => set.others.iter().any(|o| equal(other, o, set.nocase)),
+    }
+}
