@@ -1,0 +1,208 @@
+//! The `picket` command line: `scan`, `test`, `check`, `explain`, `rules`, `docs`.
+//!
+//! [`run`] takes the arguments and a writer for standard output, so integration tests
+//! drive the real commands in-process. Diagnostics and progress go to standard error.
+
+mod docs;
+mod scan;
+mod testcmd;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::compile::{self, Compiled, PackFiles};
+
+pub use docs::{generated_docs, write_docs};
+
+/// picket: threat detection for AWS logs with rules you can read, test and extend.
+#[derive(Parser, Debug)]
+#[command(name = "picket", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scan log files or directories and print findings.
+    Scan(scan::ScanArgs),
+    /// Run every rule of a pack over its fixtures and print a pass/fail table.
+    Test(PackArgs),
+    /// Compile a pack and report every error and warning with its position.
+    Check(CheckArgs),
+    /// Show, predicate by predicate, why a rule matched an event or not.
+    Explain(ExplainArgs),
+    /// List the rules of the loaded packs.
+    Rules(RulesArgs),
+    /// Regenerate the generated reference pages (fields, functions, rule catalog).
+    Docs(DocsArgs),
+}
+
+/// Which packs to load.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PackSelection {
+    /// A rule pack directory to load besides the built-in rules (repeatable).
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in rules.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+impl PackSelection {
+    /// Reads the selected packs (built-in first).
+    pub fn load(&self) -> Result<Vec<PackFiles>> {
+        let mut packs = Vec::new();
+        if !self.no_builtin {
+            packs.push(PackFiles::builtin());
+        }
+        for dir in &self.rules {
+            packs.push(
+                PackFiles::from_dir(dir)
+                    .with_context(|| format!("cannot read rule pack {}", dir.display()))?,
+            );
+        }
+        if packs.is_empty() {
+            bail!("no rules: --no-builtin needs at least one --rules DIR");
+        }
+        Ok(packs)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct PackArgs {
+    /// The pack to test (default: the built-in rules).
+    dir: Option<PathBuf>,
+    /// Print each case, not only failures.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// Packs to check (default: the built-in rules).
+    dirs: Vec<PathBuf>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct ExplainArgs {
+    /// Rule id.
+    rule: String,
+    /// Event file (any format `scan` reads).
+    event: PathBuf,
+    #[command(flatten)]
+    packs: PackSelection,
+}
+
+#[derive(clap::Args, Debug)]
+struct RulesArgs {
+    #[command(flatten)]
+    packs: PackSelection,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+struct DocsArgs {
+    /// The docs directory to write into.
+    #[arg(default_value = "docs")]
+    dir: PathBuf,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            if e.use_stderr() {
+                eprint!("{e}");
+            } else {
+                write!(out, "{e}")?;
+            }
+            return Ok(code);
+        }
+    };
+    match cli.command {
+        Command::Scan(args) => scan::run(args, out),
+        Command::Test(args) => testcmd::run_tests(args.dir, args.verbose, out),
+        Command::Check(args) => testcmd::run_check(&args.dirs, args.deny_warnings, out),
+        Command::Explain(args) => testcmd::run_explain(&args.rule, &args.event, &args.packs, out),
+        Command::Rules(args) => list_rules(&args.packs, args.format, out),
+        Command::Docs(args) => {
+            for path in write_docs(&args.dir)? {
+                writeln!(out, "wrote {}", path.display())?;
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Compiles packs and prints their diagnostics to standard error.
+pub fn compile_and_report(packs: &[PackFiles]) -> Compiled {
+    let compiled = compile::compile(packs);
+    let color = std::io::stderr().is_terminal();
+    for d in &compiled.diagnostics {
+        eprintln!("{}", d.render(color));
+    }
+    compiled
+}
+
+fn list_rules(sel: &PackSelection, format: ListFormat, out: &mut dyn Write) -> Result<u8> {
+    let packs = sel.load()?;
+    let compiled = compile_and_report(&packs);
+    let rules = &compiled.pack.rules;
+    if format == ListFormat::Json {
+        let list: Vec<_> = rules
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.meta.id, "type": r.meta.finding_type, "severity": r.meta.severity,
+                    "sources": r.meta.sources.iter().map(|s| s.name()).collect::<Vec<_>>(),
+                    "category": r.meta.category.name(), "title": r.meta.title, "mitre": r.meta.mitre,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &list)?;
+        writeln!(out)?;
+    } else {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+            .set_header(["id", "type", "severity", "source", "title"]);
+        for r in rules {
+            t.add_row(vec![
+                r.meta.id.clone(),
+                r.meta.finding_type.clone(),
+                format!(
+                    "{} {:.1}",
+                    crate::finding::severity_band(r.meta.severity),
+                    r.meta.severity
+                ),
+                r.meta
+                    .sources
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.meta.title.clone(),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+        writeln!(out, "{} rules", rules.len())?;
+    }
+    Ok(if compiled.error_count() > 0 { 1 } else { 0 })
+}

@@ -1,0 +1,280 @@
+//! `picket scan`: read logs, run the packs, print findings and a summary.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{compile_and_report, PackSelection};
+use crate::event::{reader, ReadOptions, ReadStats, Source};
+use crate::finding::{output, severity_band, Aggregator, Finding, DEFAULT_DETECTOR_ID};
+use crate::run::Matcher;
+
+/// Input errors printed one by one before only counting the rest.
+const MAX_PRINTED_ERRORS: u64 = 50;
+
+#[derive(clap::Args, Debug)]
+pub(super) struct ScanArgs {
+    /// Files or directories to scan (`-` for standard input). Directories are walked.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    packs: PackSelection,
+    /// Read every record as this source instead of detecting it from content.
+    #[arg(long, value_parser = parse_source)]
+    source: Option<Source>,
+    /// Output format (default: table on a terminal, JSON lines otherwise).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Largest record (line or document) accepted, in bytes.
+    #[arg(long, default_value_t = ReadOptions::default().max_record_bytes)]
+    max_record_bytes: usize,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+enum Format {
+    /// A table for people.
+    Table,
+    /// One GuardDuty-shaped finding per line.
+    Jsonl,
+    /// A JSON array of findings.
+    Json,
+}
+
+fn parse_source(s: &str) -> Result<Source, String> {
+    Source::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown source `{s}`; expected one of {}",
+            Source::ALL.map(Source::name).join(", ")
+        )
+    })
+}
+
+pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
+    let started = Instant::now();
+    let packs = args.packs.load()?;
+    let compiled = compile_and_report(&packs);
+    if compiled.error_count() > 0 {
+        eprintln!(
+            "warning: {} rule error(s); scanning with the {} rule(s) that compiled",
+            compiled.error_count(),
+            compiled.pack.len()
+        );
+    }
+    if compiled.pack.is_empty() {
+        anyhow::bail!("no rule compiled; nothing to scan with");
+    }
+    let pack = &compiled.pack;
+    let matcher = Matcher::new(pack);
+
+    let (inputs, input_errors) = reader::expand_inputs(&args.paths);
+    let total_bytes: u64 = inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let progress = if args.no_progress || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let pb = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        pb
+    };
+    let pb = progress.clone();
+    let opts = ReadOptions {
+        source: args.source,
+        max_record_bytes: args.max_record_bytes,
+        progress: Some(Arc::new(move |n| pb.inc(n))),
+    };
+
+    let mut stats = ReadStats::default();
+    let mut printed = 0u64;
+    let mut report_error = |e: &dyn std::fmt::Display| {
+        if printed < MAX_PRINTED_ERRORS {
+            progress.suspend(|| eprintln!("error: {e}"));
+        }
+        printed += 1;
+    };
+    for e in &input_errors {
+        report_error(e);
+    }
+    let now_millis = chrono::Utc::now().timestamp_millis();
+    let mut agg = Aggregator::new(DEFAULT_DETECTOR_ID, now_millis);
+    for path in &inputs {
+        progress.set_message(path.display().to_string());
+        let mut on_event = |event: crate::event::Event| {
+            matcher.run(&event, |m| {
+                agg.add(m, &event);
+            });
+        };
+        let mut on_error = |e: crate::event::InputError| report_error(&e);
+        reader::read_path(path, &opts, &mut stats, &mut on_event, &mut on_error);
+    }
+    progress.finish_and_clear();
+    if printed > MAX_PRINTED_ERRORS {
+        eprintln!(
+            "error: … and {} more input errors",
+            printed - MAX_PRINTED_ERRORS
+        );
+    }
+    let findings = agg.finish();
+    let elapsed = started.elapsed().as_secs_f64();
+
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Jsonl
+    });
+    let summary = summary(
+        &findings,
+        &stats,
+        input_errors.len() as u64,
+        elapsed,
+        pack.len(),
+    );
+    match format {
+        Format::Table => {
+            if findings.is_empty() {
+                writeln!(out, "No findings.")?;
+            } else {
+                writeln!(out, "{}", output::table(&findings))?;
+            }
+            writeln!(out, "\n{summary}")?;
+        }
+        Format::Jsonl => {
+            output::write_jsonl(&findings, out)?;
+            eprintln!("{summary}");
+        }
+        Format::Json => {
+            output::write_json(&findings, out)?;
+            eprintln!("{summary}");
+        }
+    }
+    Ok(0)
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn summary(
+    findings: &[Finding],
+    stats: &ReadStats,
+    input_errors: u64,
+    elapsed: f64,
+    rules: usize,
+) -> String {
+    let events: u64 = Source::ALL
+        .iter()
+        .map(|s| stats.events.get(s).copied().unwrap_or(0))
+        .sum();
+    let mut s = String::new();
+    let rate = if elapsed > 0.0 {
+        events as f64 / elapsed
+    } else {
+        0.0
+    };
+    s.push_str(&format!(
+        "Scanned {} file(s), {:.1} MB, {} events with {} rules in {:.2} s ({} events/s)\n",
+        stats.files,
+        stats.bytes as f64 / 1e6,
+        thousands(events),
+        rules,
+        elapsed,
+        thousands(rate as u64)
+    ));
+    let per_source: Vec<String> = Source::ALL
+        .iter()
+        .map(|src| {
+            format!(
+                "{} {}",
+                src.name(),
+                thousands(stats.events.get(src).copied().unwrap_or(0))
+            )
+        })
+        .collect();
+    s.push_str(&format!("  events by source: {}\n", per_source.join(", ")));
+    s.push_str(&format!(
+        "  parse errors: {}\n",
+        thousands(stats.errors + input_errors)
+    ));
+    if !stats.skipped.is_empty() {
+        let digests = stats
+            .skipped
+            .iter()
+            .filter(|(_, r)| r.contains("digest"))
+            .count();
+        let other: Vec<_> = stats
+            .skipped
+            .iter()
+            .filter(|(_, r)| !r.contains("digest"))
+            .collect();
+        s.push_str(&format!(
+            "  skipped files: {} CloudTrail digest, {} not a log format picket reads\n",
+            digests,
+            other.len()
+        ));
+        for (file, reason) in other.iter().take(5) {
+            s.push_str(&format!("    {file}: {reason}\n"));
+        }
+        if other.len() > 5 {
+            s.push_str(&format!("    … and {} more\n", other.len() - 5));
+        }
+    }
+    let mut bands: BTreeMap<u8, u64> = BTreeMap::new();
+    let mut types: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for f in findings {
+        let rank = match severity_band(f.severity) {
+            "Critical" => 0,
+            "High" => 1,
+            "Medium" => 2,
+            _ => 3,
+        };
+        *bands.entry(rank).or_default() += 1;
+        let e = types.entry(f.finding_type.as_str()).or_default();
+        e.0 += 1;
+        e.1 += f.service.count;
+    }
+    let band = |r: u8| bands.get(&r).copied().unwrap_or(0);
+    s.push_str(&format!(
+        "Findings: {} (critical {}, high {}, medium {}, low {})",
+        findings.len(),
+        band(0),
+        band(1),
+        band(2),
+        band(3)
+    ));
+    if !types.is_empty() {
+        let mut t = comfy_table::Table::new();
+        t.load_preset(comfy_table::presets::NOTHING)
+            .set_header(["  type", "findings", "events"]);
+        for (ty, (n, events)) in types {
+            t.add_row(vec![format!("  {ty}"), n.to_string(), events.to_string()]);
+        }
+        s.push('\n');
+        s.push_str(&t.to_string());
+    }
+    s
+}
