@@ -1,0 +1,147 @@
+//! The `picket` command end to end, in-process: scanning the bundled samples, bad input,
+//! and the rule author's commands.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use picket_tests::{picket, repo};
+use serde_json::Value;
+
+fn builtin_rule_ids() -> BTreeSet<String> {
+    let (code, out) = picket(&["rules", "--format", "json"]);
+    assert_eq!(code, 0);
+    let rules: Vec<Value> = serde_json::from_str(&out).expect("rules JSON");
+    rules
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+fn findings(jsonl: &str) -> Vec<Value> {
+    jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one finding per line"))
+        .collect()
+}
+
+#[test]
+fn scanning_the_samples_fires_every_builtin_rule() {
+    let samples = repo().join("docs/samples");
+    let (code, out) = picket(&["scan", samples.to_str().expect("path"), "--format", "jsonl"]);
+    assert_eq!(code, 0);
+    let found = findings(&out);
+    let fired: BTreeSet<String> = found
+        .iter()
+        .map(|f| f["rule"]["id"].as_str().expect("rule id").to_string())
+        .collect();
+    let all = builtin_rule_ids();
+    let silent: Vec<_> = all.difference(&fired).collect();
+    assert!(
+        silent.is_empty(),
+        "rules that found nothing in the samples: {silent:?}"
+    );
+    let mut ids = BTreeSet::new();
+    for f in &found {
+        assert!(
+            ids.insert(f["id"].as_str().expect("id").to_string()),
+            "duplicate finding id"
+        );
+        let sev = f["severity"].as_f64().expect("severity");
+        assert!((1.0..=10.0).contains(&sev));
+        assert!(f["service"]["count"].as_u64().expect("count") >= 1);
+        assert!(f["service"]["eventFirstSeen"].as_str() <= f["service"]["eventLastSeen"].as_str());
+        assert!(!f["matched"].as_array().expect("matched").is_empty());
+        assert!(f["arn"]
+            .as_str()
+            .expect("arn")
+            .starts_with("arn:aws:guardduty:"));
+    }
+}
+
+#[test]
+fn scan_reports_bad_lines_and_keeps_the_good_ones() {
+    let fixture = repo().join("rules/account/root-console-login");
+    let hit = std::fs::read_dir(&fixture)
+        .expect("root-console-login fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("hit-"))
+        })
+        .expect("a hit fixture");
+    let event: Value = serde_json::from_slice(&std::fs::read(hit).expect("read")).expect("JSON");
+    let line = serde_json::to_string(&event).expect("serialize");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut f = std::fs::File::create(dir.path().join("mixed.jsonl")).expect("create");
+    writeln!(f, "{line}").expect("write");
+    writeln!(f, "{{\"eventVersion\": \"1.08\", broken").expect("write");
+    writeln!(f, "{line}").expect("write");
+    drop(f);
+    // A truncated gzip file beside it must not stop the scan either.
+    std::fs::write(
+        dir.path().join("truncated.json.gz"),
+        [0x1f, 0x8b, 0x08, 0x00, 0x00],
+    )
+    .expect("write");
+    let (code, out) = picket(&[
+        "scan",
+        dir.path().to_str().expect("path"),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0);
+    let found = findings(&out);
+    let root: Vec<_> = found
+        .iter()
+        .filter(|f| f["rule"]["id"] == "account.root-console-login")
+        .collect();
+    assert_eq!(root.len(), 1, "{out}");
+    assert_eq!(
+        root[0]["service"]["count"], 2,
+        "both good events aggregate into one finding"
+    );
+}
+
+#[test]
+fn check_rejects_a_broken_pack() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("account")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("account/broken.yaml"),
+        "id: account.broken\ntype: Policy:IAMUser/RootCredentialUsage\ntitle: t\nseverity: low\nsource: cloudtrail\ncategory: account\ndescription: d\nwhen: actor.tpye == \"Root\"\n",
+    )
+    .expect("write");
+    let (code, out) = picket(&["check", dir.path().to_str().expect("path")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("error"), "{out}");
+}
+
+#[test]
+fn test_command_passes_on_the_builtin_library() {
+    let (code, out) = picket(&["test"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(", 0 failed"), "{out}");
+}
+
+#[test]
+fn explain_shows_each_predicate() {
+    let dir = repo().join("rules/account/root-console-login");
+    let hit = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("hit-"))
+        })
+        .expect("a hit fixture");
+    let (code, out) = picket(&[
+        "explain",
+        "account.root-console-login",
+        hit.to_str().expect("path"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("MATCH"), "{out}");
+    assert!(out.contains("true "), "{out}");
+}
