@@ -88,6 +88,16 @@ pub enum ExprKind {
     Ref(Ident),
     /// `true` or `false` as a whole condition.
     Bool(bool),
+    /// `any(path, cond)` / `all(path, cond)`: `cond` holds for one / every element of the
+    /// array at `path`. Paths inside `cond` are relative to the element.
+    Quantified {
+        /// `all` (every element) rather than `any` (at least one).
+        all: bool,
+        /// The array.
+        list: Path,
+        /// The condition on each element.
+        cond: Box<Expr>,
+    },
 }
 
 /// Comparison operators.

@@ -471,7 +471,9 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::and_expr
         | Rule::not_expr
         | Rule::group
+        | Rule::quantified
         | Rule::predicate => "a condition",
+        Rule::quantifier => "`any(` or `all(`",
         Rule::compare_tail
         | Rule::str_tail
         | Rule::in_tail
@@ -711,6 +713,7 @@ fn build_any(pair: Pair<'_, Rule>) -> Res<Expr> {
         Rule::expr | Rule::and_expr => build_expr(pair),
         Rule::not_expr => build_not(pair),
         Rule::group => build_group(pair),
+        Rule::quantified => build_quantified(pair),
         Rule::predicate => build_predicate(pair),
         _ => Err(internal(pair_span(&pair))),
     }
@@ -727,6 +730,32 @@ fn build_not(pair: Pair<'_, Rule>) -> Res<Expr> {
     let span = pair_span(&first).to(&operand.span);
     Ok(Expr {
         kind: ExprKind::Not(Box::new(operand)),
+        span,
+    })
+}
+
+fn build_quantified(pair: Pair<'_, Rule>) -> Res<Expr> {
+    let span = pair_span(&pair);
+    let mut inner = pair.into_inner();
+    let all = next(&mut inner, &span)?.as_str() == "all";
+    let mut list = None;
+    let mut cond = None;
+    for p in inner {
+        match p.as_rule() {
+            Rule::path => list = Some(build_path(p)?),
+            Rule::expr => cond = Some(build_expr(p)?),
+            _ => {}
+        }
+    }
+    let (Some(list), Some(cond)) = (list, cond) else {
+        return Err(internal(span));
+    };
+    Ok(Expr {
+        kind: ExprKind::Quantified {
+            all,
+            list,
+            cond: Box::new(cond),
+        },
         span,
     })
 }

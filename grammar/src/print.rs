@@ -54,6 +54,13 @@ pub fn to_sexpr(expr: &Expr) -> String {
                     ExprKind::And(a, b) => ("and", &[a, b]),
                     ExprKind::Or(a, b) => ("or", &[a, b]),
                     ExprKind::Not(a) => ("not", &[a]),
+                    ExprKind::Quantified { all, list, cond } => {
+                        let head = if *all { "all" } else { "any" };
+                        let _ = write!(out, "({head} {} {}", span(&expr.span), path(list));
+                        stack.push(Work::Close);
+                        stack.push(Work::Expr(cond, indent + 1));
+                        continue;
+                    }
                     _ => {
                         write_leaf(&mut out, expr);
                         continue;
@@ -79,7 +86,7 @@ fn span(s: &Span) -> String {
 fn write_leaf(out: &mut String, expr: &Expr) {
     let at = span(&expr.span);
     match &expr.kind {
-        ExprKind::And(..) | ExprKind::Or(..) | ExprKind::Not(..) => {}
+        ExprKind::And(..) | ExprKind::Or(..) | ExprKind::Not(..) | ExprKind::Quantified { .. } => {}
         ExprKind::Compare { lhs, op, rhs } => {
             let _ = write!(out, "({op} {at} {} {})", operand(lhs), operand(rhs));
         }

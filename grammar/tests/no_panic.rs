@@ -175,6 +175,10 @@ fn check_expr(text: &str, expr: &Expr) {
         ExprKind::Exists(p) => check_span(text, &p.span, "path"),
         ExprKind::Ref(id) => check_span(text, &id.span, "ref"),
         ExprKind::Bool(_) => {}
+        ExprKind::Quantified { list, cond, .. } => {
+            check_span(text, &list.span, "quantified list");
+            check_expr(text, cond);
+        }
     }
 }
 
