@@ -178,10 +178,31 @@ pub(super) fn run_explain(
             event.source,
             if matched { "MATCH" } else { "no match" }
         )?;
+        let held_in_match = if matched {
+            eval::explain(rule, event)
+        } else {
+            Vec::new()
+        };
         for p in &rule.preds {
-            let held = eval::test(&p.test, event);
-            writeln!(out, "  {} {}", if held { "true " } else { "false" }, p.text)?;
+            let mark = if p.test.reads_element() {
+                if held_in_match.contains(&p.text) {
+                    "true "
+                } else if held_in_match.contains(&format!("not {}", p.text)) {
+                    "false"
+                } else {
+                    "each "
+                }
+            } else if eval::test(&p.test, event) {
+                "true "
+            } else {
+                "false"
+            };
+            writeln!(out, "  {mark} {}", p.text)?;
         }
     }
+    writeln!(
+        out,
+        "(`each`: tested per element inside any(…)/all(…); `not …` parts hold when false)"
+    )?;
     Ok(if any { 0 } else { 1 })
 }

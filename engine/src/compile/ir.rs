@@ -27,6 +27,16 @@ pub enum Cond {
     Pred(u32),
     /// A constant.
     Const(bool),
+    /// `any(list, body)` / `all(list, body)`: `body` over the elements of `list`, with
+    /// [`FieldRef::Elem`] paths read from the element.
+    Quant {
+        /// Every element (else: at least one).
+        all: bool,
+        /// The array.
+        list: FieldRef,
+        /// The condition on each element.
+        body: Box<Cond>,
+    },
 }
 
 /// A leaf test with the text it was written as.
@@ -103,6 +113,28 @@ pub enum Test {
     Exists(FieldRef),
 }
 
+impl Test {
+    /// Does the test read the element of an enclosing `any(…)`/`all(…)`? Such a test
+    /// has no value of its own outside the quantifier.
+    pub fn reads_element(&self) -> bool {
+        fn op(o: &Operand) -> bool {
+            match o {
+                Operand::Field(FieldRef::Elem(_)) => true,
+                Operand::Call(_, args) => args.iter().any(op),
+                _ => false,
+            }
+        }
+        match self {
+            Test::Compare { lhs, rhs, .. } => op(lhs) || op(rhs),
+            Test::Str { lhs, .. }
+            | Test::In { lhs, .. }
+            | Test::Cidr { lhs, .. }
+            | Test::Regex { lhs, .. } => op(lhs),
+            Test::Exists(f) => matches!(f, FieldRef::Elem(_)),
+        }
+    }
+}
+
 /// The right side of a substring test.
 #[derive(Clone, Debug)]
 pub struct Needle {
@@ -155,14 +187,31 @@ pub enum FieldRef {
     Catalog(&'static FieldDef),
     /// Raw path.
     Raw(Vec<Segment>),
+    /// Path relative to the element of the innermost `any(…)`/`all(…)`.
+    Elem(Vec<Segment>),
 }
 
 impl FieldRef {
-    /// The field's value in an event.
+    /// The field's value in an event (element paths have no value outside a
+    /// quantifier).
     pub fn get<'e>(&self, event: &'e Event) -> Option<FieldValue<'e>> {
+        self.get_in(event, None)
+    }
+
+    /// The field's value in an event, with the element of the enclosing quantifier.
+    pub fn get_in<'e>(
+        &self,
+        event: &'e Event,
+        elem: Option<&FieldValue<'e>>,
+    ) -> Option<FieldValue<'e>> {
         match self {
             FieldRef::Catalog(def) => def.get(event),
             FieldRef::Raw(path) => event.raw_get(path),
+            FieldRef::Elem(path) => match elem? {
+                FieldValue::Object(v) => crate::event::walk_path(v, path),
+                scalar if path.is_empty() => Some(scalar.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -172,6 +221,7 @@ impl fmt::Debug for FieldRef {
         match self {
             FieldRef::Catalog(def) => write!(f, "{}", def.name),
             FieldRef::Raw(path) => write!(f, "raw{path:?}"),
+            FieldRef::Elem(path) => write!(f, "elem{path:?}"),
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct Resolver<'d> {
     /// Predicates so far.
     pub preds: Vec<Pred>,
     stack: Vec<String>,
+    /// Depth of `any(…)`/`all(…)` being resolved: paths inside are element-relative.
+    elem_depth: usize,
 }
 
 impl<'d> Resolver<'d> {
@@ -71,6 +73,7 @@ impl<'d> Resolver<'d> {
             diags: Vec::new(),
             preds: Vec::new(),
             stack: Vec::new(),
+            elem_depth: 0,
         }
     }
 
@@ -107,6 +110,17 @@ impl<'d> Resolver<'d> {
             ExprKind::Not(a) => Some(Cond::Not(Box::new(self.expr(a, at)?))),
             ExprKind::Bool(b) => Some(Cond::Const(*b)),
             ExprKind::Ref(ident) => self.reference(ident, at),
+            ExprKind::Quantified { all, list, cond } => {
+                let (list, _) = self.field(list, at)?;
+                self.elem_depth += 1;
+                let body = self.expr(cond, at);
+                self.elem_depth -= 1;
+                Some(Cond::Quant {
+                    all: *all,
+                    list,
+                    body: Box::new(body?),
+                })
+            }
             _ => {
                 let test = self.test(e, at)?;
                 let text = at
@@ -317,6 +331,7 @@ impl<'d> Resolver<'d> {
                 Some(Test::Exists(field))
             }
             ExprKind::And(..)
+            | ExprKind::Quantified { .. }
             | ExprKind::Or(..)
             | ExprKind::Not(_)
             | ExprKind::Ref(_)
@@ -480,6 +495,11 @@ impl<'d> Resolver<'d> {
 
     /// Resolves a field path, reporting unknown fields with a suggestion.
     pub fn field(&mut self, p: &ast::Path, at: Place<'_>) -> Option<(FieldRef, FieldType)> {
+        if self.elem_depth > 0 {
+            // Inside `any(…)`/`all(…)`: relative to the element, whose shape is the
+            // source's to define.
+            return Some((FieldRef::Elem(p.segments.clone()), FieldType::Any));
+        }
         if let Ok(found) = self.lookup_field(p) {
             return Some(found);
         }

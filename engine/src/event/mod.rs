@@ -29,6 +29,7 @@ mod vpcflow;
 pub use catalog::{FieldDef, FieldType};
 pub use eks::cluster_from_log_group;
 pub use path::parse_dotted;
+pub(crate) use path::walk as walk_path;
 pub use reader::{expand_inputs, read_path, read_stream, InputError, ReadOptions, ReadStats};
 pub use value::{format_millis, parse_rfc3339, FieldValue};
 pub use vpcflow::{FlowFormat, FlowRecord};

@@ -19,23 +19,30 @@ pub fn matches(rule: &CompiledRule, event: &Event) -> bool {
     cond(&rule.cond, &rule.preds, event, &mut None)
 }
 
+/// The element of the innermost `any(…)`/`all(…)` being evaluated, if any.
+type Elem<'a, 'e> = Option<&'a FieldValue<'e>>;
+
 /// The predicates that made the rule match (call after [`matches`] returned true).
 pub fn explain(rule: &CompiledRule, event: &Event) -> Vec<String> {
     let mut trace = Some(Vec::new());
     cond(&rule.cond, &rule.preds, event, &mut trace);
-    trace.unwrap_or_default()
+    let mut seen = std::collections::HashSet::new();
+    let mut out = trace.unwrap_or_default();
+    out.retain(|p| seen.insert(p.clone()));
+    out
 }
 
 /// Evaluates a condition; with `trace`, records each predicate that supported the
 /// outcome (true predicates, and `not …` for false ones under a negation).
 fn cond(c: &Cond, preds: &[Pred], event: &Event, trace: &mut Option<Vec<String>>) -> bool {
-    cond_pol(c, preds, event, trace, true)
+    cond_pol(c, preds, event, None, trace, true)
 }
 
-fn cond_pol(
+fn cond_pol<'e>(
     c: &Cond,
     preds: &[Pred],
-    event: &Event,
+    event: &'e Event,
+    elem: Elem<'_, 'e>,
     trace: &mut Option<Vec<String>>,
     positive: bool,
 ) -> bool {
@@ -46,7 +53,7 @@ fn cond_pol(
             let mark = trace.as_ref().map(Vec::len);
             let all = items
                 .iter()
-                .all(|i| cond_pol(i, preds, event, trace, positive));
+                .all(|i| cond_pol(i, preds, event, elem, trace, positive));
             if let (Some(t), Some(m)) = (trace.as_mut(), mark) {
                 if all != positive {
                     t.truncate(m);
@@ -58,7 +65,7 @@ fn cond_pol(
             let mark = trace.as_ref().map(Vec::len);
             let any = items
                 .iter()
-                .any(|i| cond_pol(i, preds, event, trace, positive));
+                .any(|i| cond_pol(i, preds, event, elem, trace, positive));
             if let (Some(t), Some(m)) = (trace.as_mut(), mark) {
                 if any != positive {
                     t.truncate(m);
@@ -66,12 +73,38 @@ fn cond_pol(
             }
             any
         }
-        Cond::Not(inner) => !cond_pol(inner, preds, event, trace, !positive),
+        Cond::Not(inner) => !cond_pol(inner, preds, event, elem, trace, !positive),
+        Cond::Quant { all, list, body } => {
+            let items = match list.get_in(event, elem) {
+                Some(FieldValue::List(items)) => items,
+                Some(FieldValue::Null) | None => return false,
+                Some(one) => vec![one],
+            };
+            if items.is_empty() {
+                return false;
+            }
+            if *all {
+                items
+                    .iter()
+                    .all(|it| cond_pol(body, preds, event, Some(it), trace, positive))
+            } else {
+                for it in &items {
+                    let mark = trace.as_ref().map(Vec::len);
+                    if cond_pol(body, preds, event, Some(it), trace, positive) {
+                        return true;
+                    }
+                    if let (Some(t), Some(m)) = (trace.as_mut(), mark) {
+                        t.truncate(m);
+                    }
+                }
+                false
+            }
+        }
         Cond::Pred(i) => {
             let Some(p) = preds.get(*i as usize) else {
                 return false;
             };
-            let held = test(&p.test, event);
+            let held = test_in(&p.test, event, elem);
             if let Some(t) = trace.as_mut() {
                 if held == positive {
                     t.push(if held {
@@ -86,12 +119,20 @@ fn cond_pol(
     }
 }
 
-/// Evaluates one leaf test.
+/// Evaluates one leaf test outside any quantifier.
 pub fn test(t: &Test, event: &Event) -> bool {
+    test_in(t, event, None)
+}
+
+/// Evaluates one leaf test; `elem` is the element of the enclosing quantifier.
+fn test_in<'e>(t: &Test, event: &'e Event, elem: Elem<'_, 'e>) -> bool {
+    let operand = |o: &Operand| operand(o, event, elem);
     match t {
-        Test::Exists(f) => f.get(event).is_some_and(|v| !matches!(v, FieldValue::Null)),
+        Test::Exists(f) => f
+            .get_in(event, elem)
+            .is_some_and(|v| !matches!(v, FieldValue::Null)),
         Test::Compare { lhs, op, rhs } => {
-            let (Some(l), Some(r)) = (operand(lhs, event), operand(rhs, event)) else {
+            let (Some(l), Some(r)) = (operand(lhs), operand(rhs)) else {
                 return false;
             };
             match op {
@@ -109,7 +150,7 @@ pub fn test(t: &Test, event: &Event) -> bool {
             }
         }
         Test::Str { lhs, op, needle } => {
-            let Some(v) = operand(lhs, event) else {
+            let Some(v) = operand(lhs) else {
                 return false;
             };
             any(&v, &|x| match x {
@@ -118,13 +159,13 @@ pub fn test(t: &Test, event: &Event) -> bool {
             })
         }
         Test::In { lhs, set } => {
-            let Some(v) = operand(lhs, event) else {
+            let Some(v) = operand(lhs) else {
                 return false;
             };
             any(&v, &|x| in_set(x, set))
         }
         Test::Cidr { lhs, nets } => {
-            let Some(v) = operand(lhs, event) else {
+            let Some(v) = operand(lhs) else {
                 return false;
             };
             any(&v, &|x| {
@@ -132,7 +173,7 @@ pub fn test(t: &Test, event: &Event) -> bool {
             })
         }
         Test::Regex { lhs, re } => {
-            let Some(v) = operand(lhs, event) else {
+            let Some(v) = operand(lhs) else {
                 return false;
             };
             any(&v, &|x| matches!(x, FieldValue::Str(s) if re.is_match(s)))
@@ -140,12 +181,14 @@ pub fn test(t: &Test, event: &Event) -> bool {
     }
 }
 
-fn operand<'e>(o: &Operand, event: &'e Event) -> Option<FieldValue<'e>> {
+fn operand<'e>(o: &Operand, event: &'e Event, elem: Elem<'_, 'e>) -> Option<FieldValue<'e>> {
     match o {
-        Operand::Field(f) => f.get(event).filter(|v| !matches!(v, FieldValue::Null)),
+        Operand::Field(f) => f
+            .get_in(event, elem)
+            .filter(|v| !matches!(v, FieldValue::Null)),
         Operand::Lit(v) => Some(v.clone()),
         Operand::Call(func, args) => {
-            let values: Option<Vec<_>> = args.iter().map(|a| operand(a, event)).collect();
+            let values: Option<Vec<_>> = args.iter().map(|a| operand(a, event, elem)).collect();
             func.eval(&values?)
         }
     }
