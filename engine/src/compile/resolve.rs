@@ -61,6 +61,8 @@ pub struct Resolver<'d> {
     stack: Vec<String>,
     /// Depth of `any(…)`/`all(…)` being resolved: paths inside are element-relative.
     elem_depth: usize,
+    /// `any(path)`/`all(path)` of the quantifiers being resolved, to label predicates.
+    quant_labels: Vec<String>,
 }
 
 impl<'d> Resolver<'d> {
@@ -74,6 +76,7 @@ impl<'d> Resolver<'d> {
             preds: Vec::new(),
             stack: Vec::new(),
             elem_depth: 0,
+            quant_labels: Vec::new(),
         }
     }
 
@@ -111,9 +114,12 @@ impl<'d> Resolver<'d> {
             ExprKind::Bool(b) => Some(Cond::Const(*b)),
             ExprKind::Ref(ident) => self.reference(ident, at),
             ExprKind::Quantified { all, list, cond } => {
+                let label = format!("{}({})", if *all { "all" } else { "any" }, list.dotted());
                 let (list, _) = self.field(list, at)?;
                 self.elem_depth += 1;
+                self.quant_labels.push(label);
                 let body = self.expr(cond, at);
+                self.quant_labels.pop();
                 self.elem_depth -= 1;
                 Some(Cond::Quant {
                     all: *all,
@@ -131,6 +137,10 @@ impl<'d> Resolver<'d> {
                     .split_whitespace()
                     .collect::<Vec<_>>()
                     .join(" ");
+                let text = match self.quant_labels.last() {
+                    Some(label) => format!("{label}: {text}"),
+                    None => text,
+                };
                 self.preds.push(Pred { text, test });
                 Some(Cond::Pred(self.preds.len() as u32 - 1))
             }
