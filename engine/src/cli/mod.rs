@@ -77,9 +77,9 @@ impl PackSelection {
 struct PackArgs {
     /// The pack to test (default: the built-in rules).
     dir: Option<PathBuf>,
-    /// Print each case, not only failures.
+    /// Print only the failing cases.
     #[arg(long, short)]
-    verbose: bool,
+    failures_only: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -139,7 +139,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
     };
     match cli.command {
         Command::Scan(args) => scan::run(args, out),
-        Command::Test(args) => testcmd::run_tests(args.dir, args.verbose, out),
+        Command::Test(args) => testcmd::run_tests(args.dir, !args.failures_only, out),
         Command::Check(args) => testcmd::run_check(&args.dirs, args.deny_warnings, out),
         Command::Explain(args) => testcmd::run_explain(&args.rule, &args.event, &args.packs, out),
         Command::Rules(args) => list_rules(&args.packs, args.format, out),
