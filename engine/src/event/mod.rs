@@ -149,9 +149,11 @@ impl Event {
 
     /// When the event happened (the catalog's `time`), in unix milliseconds.
     pub fn time_millis(&self) -> Option<i64> {
-        static TIME: std::sync::OnceLock<&'static FieldDef> = std::sync::OnceLock::new();
-        let def = *TIME.get_or_init(|| catalog::lookup("time").expect("catalog has `time`"));
-        def.get(self)?.as_time()
+        static TIME: std::sync::OnceLock<Option<&'static FieldDef>> = std::sync::OnceLock::new();
+        TIME.get_or_init(|| catalog::lookup("time"))
+            .as_ref()?
+            .get(self)?
+            .as_time()
     }
 }
 

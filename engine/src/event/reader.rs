@@ -30,8 +30,13 @@
 //! Nesting deeper than [`MAX_DEPTH`] is refused before parsing (sonic-rs would overflow
 //! the stack). A read error (truncated gzip) ends the file, keeping what was read.
 //!
-//! One read buffer per file, one record buffer reused for every record; a record is
-//! parsed once with sonic-rs and moved into its event.
+//! Cost: one read buffer per file; a record that fits in it is parsed from there, else
+//! from one record buffer reused for every record. The structural scan that cuts
+//! records out of arrays and bounds their depth takes 64-byte blocks at a time (bit
+//! masks of quotes, backslashes and brackets, the way simdjson finds strings), about a
+//! quarter of the parse's cost; JSON lines skip it (a bracket count bounds the depth).
+//! Each record is parsed once with sonic-rs and moved into its event. See
+//! `examples/read_speed.rs` for the numbers, beside the parse-only floor.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -333,10 +338,29 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Where the bytes of a line or value are.
+#[derive(Clone, Copy)]
+enum Loc {
+    /// In the read buffer, `buf[start..end]`, until the next read (no copy: the
+    /// common case of a record that fits the buffer).
+    Feed(usize, usize),
+    /// In the caller's record buffer.
+    Out,
+}
+
+impl Loc {
+    fn bytes<'b>(self, feed: &'b Feed, out: &'b [u8]) -> &'b [u8] {
+        match self {
+            Loc::Feed(start, end) => &feed.buf[start..end],
+            Loc::Out => out,
+        }
+    }
+}
+
 /// How a bounded line read ended.
 enum LineEnd {
-    /// A line is in the buffer (without its `\n` or `\r\n`).
-    Line,
+    /// A line (without its `\n` or `\r\n`).
+    Line(Loc),
     /// The line was longer than the limit: this many bytes, consumed and dropped.
     TooLong(u64),
     /// No more input.
@@ -345,8 +369,8 @@ enum LineEnd {
 
 /// How a value scan ended.
 enum ValueEnd {
-    /// The value is in the buffer.
-    Complete,
+    /// A whole value.
+    Complete(Loc),
     /// Nested deeper than [`MAX_DEPTH`]; consumed, not parsed.
     TooDeep,
     /// Longer than the limit: this many bytes, consumed and dropped.
@@ -452,6 +476,16 @@ impl<'r> Feed<'r> {
     /// then it is consumed without being kept.
     fn read_line(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<LineEnd> {
         out.clear();
+        if let Some(k) = memchr(b'\n', &self.buf[self.pos..self.end]) {
+            if k <= limit {
+                let start = self.pos;
+                self.pos += k + 1;
+                self.line += 1;
+                let end = start + k;
+                let end = end - usize::from(k > 0 && self.buf[end - 1] == b'\r');
+                return Ok(LineEnd::Line(Loc::Feed(start, end)));
+            }
+        }
         let mut total = 0u64;
         let mut any = false;
         loop {
@@ -485,7 +519,7 @@ impl<'r> Feed<'r> {
         if out.last() == Some(&b'\r') {
             out.pop();
         }
-        Ok(LineEnd::Line)
+        Ok(LineEnd::Line(Loc::Out))
     }
 
     /// Consumes the rest of the current line.
@@ -519,9 +553,27 @@ impl<'r> Feed<'r> {
             } else if scan.too_deep {
                 ValueEnd::TooDeep
             } else {
-                ValueEnd::Complete
+                ValueEnd::Complete(Loc::Out)
             }
         };
+        if out.is_empty() {
+            let start = self.pos;
+            let saved = scan.clone();
+            let mut newlines = 0;
+            if let Some(n) = scan.feed(&self.buf[start..self.end], true, &mut newlines) {
+                self.line += newlines;
+                self.pos += n;
+                return Ok(if n as u64 > limit as u64 {
+                    ValueEnd::TooLong(n as u64)
+                } else if scan.too_deep {
+                    ValueEnd::TooDeep
+                } else {
+                    ValueEnd::Complete(Loc::Feed(start, start + n))
+                });
+            }
+            // Not all buffered: scan again from the start, copying.
+            *scan = saved;
+        }
         loop {
             if self.pos == self.end && !self.fill()? {
                 let scalar_done = scan.scalar && scan.depth == 0 && !scan.in_str;
@@ -555,7 +607,7 @@ impl<'r> Feed<'r> {
 
 /// A resumable byte scan of JSON: nesting depth and string state, enough to find where
 /// a value ends and how deep it goes without parsing it.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Scan {
     depth: u32,
     in_str: bool,
@@ -568,40 +620,150 @@ struct Scan {
 impl Scan {
     /// Feeds bytes; with `stop`, returns `Some(n)` when a top-level value ends after
     /// `n` of them. Counts newlines outside strings.
+    ///
+    /// Inside a container, whole 64-byte blocks go through [`Scan::block`]; the rest
+    /// (the start of a value, the tail) byte by byte.
     fn feed(&mut self, bytes: &[u8], stop: bool, newlines: &mut u64) -> Option<usize> {
         let mut i = 0;
         while i < bytes.len() {
-            if self.in_str {
-                if self.escaped {
-                    self.escaped = false;
-                    i += 1;
+            if BLOCKS && self.depth > 0 && !self.scalar {
+                if let Ok(block) = <&[u8; 64]>::try_from(bytes.get(i..i + 64).unwrap_or(&[])) {
+                    if let Some(k) = self.block(block, stop, newlines) {
+                        return Some(i + k);
+                    }
+                    i += 64;
                     continue;
                 }
-                match memchr2(b'"', b'\\', &bytes[i..]) {
-                    None => return None,
-                    Some(k) => {
-                        i += k;
-                        if bytes[i] == b'\\' {
-                            self.escaped = true;
-                        } else {
-                            self.in_str = false;
-                            if stop && self.depth == 0 {
-                                return Some(i + 1);
-                            }
-                        }
-                        i += 1;
-                        continue;
+            }
+            // At the top level (until a container opens) and for the tail.
+            let upto = (i + 64).min(bytes.len());
+            if let Some(k) = self.feed_bytes(&bytes[i..upto], stop, newlines) {
+                return Some(i + k);
+            }
+            i = upto;
+        }
+        None
+    }
+
+    /// One 64-byte block inside a container, the way simdjson finds structure: bit
+    /// masks of quotes, backslashes and brackets; escaped characters from runs of
+    /// backslashes; the inside of strings as the prefix XOR of unescaped quotes.
+    #[inline]
+    fn block(&mut self, block: &[u8; 64], stop: bool, newlines: &mut u64) -> Option<usize> {
+        let Masks {
+            quote,
+            backslash,
+            open,
+            close,
+            newline,
+        } = Masks::of(block);
+        let escaped = self.escaped_bits(backslash);
+        let quote = quote & !escaped;
+        let prev_in = if self.in_str { u64::MAX } else { 0 };
+        let in_string = prefix_xor(quote) ^ prev_in;
+        self.in_str = (in_string >> 63) != 0;
+        let outside = !in_string;
+        let (open, close, newline) = (open & outside, close & outside, newline & outside);
+        let (opens, closes) = (open.count_ones(), close.count_ones());
+        if closes < self.depth && self.depth + opens <= MAX_DEPTH {
+            // Neither back to the top level nor too deep within this block.
+            self.depth = self.depth + opens - closes;
+            *newlines += u64::from(newline.count_ones());
+            return None;
+        }
+        let mut structural = open | close;
+        while structural != 0 {
+            let k = structural.trailing_zeros();
+            if open >> k & 1 == 1 {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    self.too_deep = true;
+                }
+            } else {
+                self.depth -= 1;
+                if self.depth == 0 {
+                    // Back at the top level: the value ends here.
+                    let end = k as usize + 1;
+                    let before = if end == 64 {
+                        u64::MAX
+                    } else {
+                        (1u64 << end) - 1
+                    };
+                    *newlines += u64::from((newline & before).count_ones());
+                    if stop {
+                        return Some(end);
+                    }
+                    // What follows is top-level text: byte by byte.
+                    self.in_str = false;
+                    self.escaped = false;
+                    return self
+                        .feed_bytes(&block[end..], false, newlines)
+                        .map(|n| end + n);
+                }
+            }
+            structural &= structural - 1;
+        }
+        *newlines += u64::from(newline.count_ones());
+        None
+    }
+
+    /// The escaped characters of a block, given its backslashes (simdjson's
+    /// `find_escaped`): the character after an odd-length run of backslashes.
+    #[inline]
+    fn escaped_bits(&mut self, backslash: u64) -> u64 {
+        const EVEN: u64 = 0x5555_5555_5555_5555;
+        let prev = u64::from(self.escaped);
+        let backslash = backslash & !prev;
+        let follows_escape = backslash << 1 | prev;
+        let odd_starts = backslash & !EVEN & !follows_escape;
+        let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
+        self.escaped = overflow;
+        let invert = even_starts << 1;
+        (EVEN ^ invert) & follows_escape
+    }
+
+    /// The byte-by-byte scan (also the reference the block scan is tested against).
+    fn feed_bytes(&mut self, bytes: &[u8], stop: bool, newlines: &mut u64) -> Option<usize> {
+        let mut i = 0;
+        if self.in_str {
+            // Finish the string the previous bytes left open.
+            match skip_string(bytes, 0, self.escaped) {
+                Err(escaped) => {
+                    self.escaped = escaped;
+                    return None;
+                }
+                Ok(end) => {
+                    self.in_str = false;
+                    self.escaped = false;
+                    i = end;
+                    if stop && self.depth == 0 {
+                        return Some(i);
                     }
                 }
             }
+        }
+        while i < bytes.len() {
             let ends_scalar = stop && self.scalar && self.depth == 0;
             match bytes[i] {
                 b'"' => {
                     if ends_scalar {
                         return Some(i);
                     }
-                    self.in_str = true;
                     self.started = true;
+                    match skip_string(bytes, i + 1, false) {
+                        Err(escaped) => {
+                            self.in_str = true;
+                            self.escaped = escaped;
+                            return None;
+                        }
+                        Ok(end) => {
+                            i = end;
+                            if stop && self.depth == 0 {
+                                return Some(i);
+                            }
+                            continue;
+                        }
+                    }
                 }
                 b'{' | b'[' => {
                     if ends_scalar {
@@ -652,6 +814,148 @@ impl Scan {
     /// True when a whole value has been seen.
     fn complete(&self) -> bool {
         self.started && self.depth == 0 && !self.in_str
+    }
+}
+
+/// The position of the first `"` or `\\` (the end of a string's plain run). Strings
+/// are mostly short: eight bytes at a time without a call, then `memchr2` for long
+/// runs.
+#[inline]
+fn string_end(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const SLASHES: u64 = ONES * b'\\' as u64;
+    let mut i = 0;
+    for chunk in bytes.chunks_exact(8).take(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let (q, b) = (w ^ QUOTES, w ^ SLASHES);
+        // The lowest set high bit marks the first byte equal to `"` or `\\`.
+        let hits = (q.wrapping_sub(ONES) & !q | b.wrapping_sub(ONES) & !b) & HIGH;
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i == 64 {
+        return memchr2(b'"', b'\\', &bytes[i..]).map(|k| i + k);
+    }
+    bytes[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|k| i + k)
+}
+
+/// Whether [`Scan::block`] is used: where building its bit masks is fast (SSE2, on
+/// every x86_64). Elsewhere every byte goes through [`Scan::feed_bytes`].
+const BLOCKS: bool = cfg!(target_arch = "x86_64");
+
+/// Bit masks of the characters that matter in a 64-byte block (bit `k` = byte `k`).
+#[derive(Default)]
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    /// `{` and `[`.
+    open: u64,
+    /// `}` and `]`.
+    close: u64,
+    newline: u64,
+}
+
+impl Masks {
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    fn of(block: &[u8; 64]) -> Masks {
+        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, and
+        // the target enables it by default.
+        unsafe { Masks::of_sse2(block) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "sse2")]
+    fn of_sse2(block: &[u8; 64]) -> Masks {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+        };
+        let mut m = Masks::default();
+        for (i, chunk) in block.chunks_exact(16).enumerate() {
+            let mut lo = [0u8; 8];
+            let mut hi = [0u8; 8];
+            lo.copy_from_slice(&chunk[..8]);
+            hi.copy_from_slice(&chunk[8..]);
+            let v = _mm_set_epi64x(i64::from_le_bytes(hi), i64::from_le_bytes(lo));
+            // `{` and `[` are the only bytes that are 0x7B once 0x20 is set; `}` `]` 0x7D.
+            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let masks = [
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
+                _mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7B)),
+                _mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7D)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)),
+            ]
+            .map(|x| u64::from(_mm_movemask_epi8(x) as u16) << (16 * i));
+            m.quote |= masks[0];
+            m.backslash |= masks[1];
+            m.open |= masks[2];
+            m.close |= masks[3];
+            m.newline |= masks[4];
+        }
+        m
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline]
+    fn of(block: &[u8; 64]) -> Masks {
+        let mut m = Masks::default();
+        for (k, &c) in block.iter().enumerate() {
+            m.quote |= u64::from(c == b'"') << k;
+            m.backslash |= u64::from(c == b'\\') << k;
+            m.open |= u64::from(c == b'{' || c == b'[') << k;
+            m.close |= u64::from(c == b'}' || c == b']') << k;
+            m.newline |= u64::from(c == b'\n') << k;
+        }
+        m
+    }
+}
+
+/// Bit `k` set when an odd number of bits at or below `k` are set: the inside of
+/// strings from the positions of their quotes.
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// Skips the rest of a string from `from` (just after an escaping `\\` when
+/// `escaped`): the index past its closing quote, or `Err(escaped)` when the bytes end
+/// first (`escaped` when they end on a `\\`).
+#[inline]
+fn skip_string(bytes: &[u8], mut from: usize, escaped: bool) -> Result<usize, bool> {
+    if escaped {
+        if from >= bytes.len() {
+            return Err(true);
+        }
+        from += 1;
+    }
+    loop {
+        let Some(k) = string_end(&bytes[from..]) else {
+            return Err(false);
+        };
+        let at = from + k;
+        if bytes[at] == b'"' {
+            return Ok(at + 1);
+        }
+        if at + 1 >= bytes.len() {
+            return Err(true);
+        }
+        from = at + 2;
     }
 }
 
@@ -826,16 +1130,28 @@ impl Ctx<'_> {
                 Some(line),
                 format!("line {line} is {n} bytes, over the limit of {limit}"),
             ),
-            LineEnd::Line => {
-                let mut scan = Scan::default();
-                scan.feed(buf, false, &mut 0);
-                if scan.complete() || !continues(buf) {
-                    self.json(buf, line, scan.too_deep);
+            LineEnd::Line(loc) => {
+                let bytes = loc.bytes(feed, buf);
+                // Fast path for JSON lines: a line that ends its object and has too few
+                // brackets to nest deeply goes straight to the parser.
+                let closed = bytes.iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b'}');
+                if closed && memchr::memchr2_iter(b'{', b'[', bytes).count() <= MAX_DEPTH as usize {
+                    self.json(bytes, line, false);
                     return Ok(());
+                }
+                let mut scan = Scan::default();
+                scan.feed(bytes, false, &mut 0);
+                if scan.complete() || !continues(bytes) {
+                    self.json(bytes, line, scan.too_deep);
+                    return Ok(());
+                }
+                if let Loc::Feed(start, end) = loc {
+                    buf.clear();
+                    buf.extend_from_slice(&feed.buf[start..end]);
                 }
                 buf.push(b'\n');
                 match feed.scan_value(buf, &mut scan, limit)? {
-                    ValueEnd::Complete => self.json(buf, line, false),
+                    ValueEnd::Complete(_) => self.json(buf, line, false),
                     ValueEnd::TooDeep => self.json(buf, line, true),
                     ValueEnd::TooLong(n) => self.error(
                         Some(line),
@@ -896,7 +1212,7 @@ impl Ctx<'_> {
             buf.clear();
             let mut scan = Scan::default();
             match feed.scan_value(buf, &mut scan, limit)? {
-                ValueEnd::Complete => self.json(buf, line, false),
+                ValueEnd::Complete(loc) => self.json(loc.bytes(feed, buf), line, false),
                 ValueEnd::TooDeep => self.json(buf, line, true),
                 ValueEnd::TooLong(n) => self.error(
                     Some(line),
@@ -968,6 +1284,13 @@ impl Ctx<'_> {
             self.unrecognized(line, describe(&v));
             return;
         }
+        // Records first: their keys are found early, containers' keys are misses.
+        if self.opts.source.is_none() {
+            if let Some(source) = classify(&v) {
+                self.emit(source, Raw::Json(v), line, None);
+                return;
+            }
+        }
         if v.get("Records").is_some_and(|r| r.is_array()) {
             // `Records` not first: parsed whole; move each record out of the array.
             let records = v
@@ -985,12 +1308,6 @@ impl Ctx<'_> {
         if cloudtrail::is_digest(&v) {
             self.skip("CloudTrail digest file".to_owned());
             return;
-        }
-        if self.opts.source.is_none() {
-            if let Some(source) = classify(&v) {
-                self.emit(source, Raw::Json(v), line, None);
-                return;
-            }
         }
         match eks::wrapper(&v) {
             Some(eks::Wrapper::Control) => self.recognized = true,
@@ -1073,7 +1390,7 @@ impl Ctx<'_> {
                 Some(line),
                 format!("line {line} is {n} bytes, over the limit of {limit}"),
             ),
-            LineEnd::Line => match std::str::from_utf8(buf) {
+            LineEnd::Line(loc) => match std::str::from_utf8(loc.bytes(feed, buf)) {
                 Ok(text) => self.text(text, line),
                 Err(_) if !self.recognized => {
                     self.skip("binary content (not UTF-8 text)".to_owned())
