@@ -993,15 +993,28 @@ fn continues(line: &[u8]) -> bool {
     matches!(last, Some(b'{' | b'[' | b',' | b':'))
 }
 
-/// The first line of a parser error (sonic-rs appends a snippet of the input).
-fn first_line(e: &sonic_rs::Error) -> String {
+/// A parser error as one line, and the input line it is on, for a record that starts
+/// at line `start`. sonic-rs writes `<what> at line L column C` (relative to the
+/// record) and then a snippet of the input on more lines: only `<what>` is kept, and
+/// the position is made absolute.
+fn parse_error(e: &sonic_rs::Error, start: u64) -> (u64, String) {
     let text = e.to_string();
-    let line = text.lines().next().unwrap_or("invalid JSON").trim();
-    let mut chars = line.chars();
-    match chars.next() {
+    let first = text.lines().next().unwrap_or("").trim();
+    let what = match first.find(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    let mut chars = what.chars();
+    let what: String = match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => "invalid JSON".to_owned(),
+    };
+    if e.line() == 0 {
+        return (start, what);
     }
+    let line = start + e.line() as u64 - 1;
+    let of_record = if e.line() == 1 { " of the record" } else { "" };
+    (line, format!("{what} at column {}{of_record}", e.column()))
 }
 
 /// The source a JSON record belongs to, by its keys.
@@ -1274,7 +1287,10 @@ impl Ctx<'_> {
         }
         match sonic_rs::from_slice::<Value>(bytes) {
             Ok(v) => self.dispatch(v, line),
-            Err(e) => self.error(Some(line), first_line(&e)),
+            Err(e) => {
+                let (at, message) = parse_error(&e, line);
+                self.error(Some(at), message);
+            }
         }
     }
 
@@ -1372,7 +1388,10 @@ impl Ctx<'_> {
                     self.record(v, line, log_group);
                 }
             }
-            Err(e) => self.error(Some(line), format!("log event message: {}", first_line(&e))),
+            Err(e) => {
+                let (_, message) = parse_error(&e, 1);
+                self.error(Some(line), format!("log event message: {message}"));
+            }
         }
     }
 

@@ -969,3 +969,23 @@ fn block_scan_survives_garbage() {
         }
     }
 }
+
+#[test]
+fn parse_errors_point_at_their_line() {
+    let body = format!(
+        "{}\n{{\n  \"eventVersion\": \"1.09\",\n  \"eventName\": \"X\"\n  \"eventSource\": \"iam.amazonaws.com\"\n}}\n{}\n",
+        ct_line(0),
+        ct_line(1)
+    );
+    let out = read_bytes(body.as_bytes());
+    assert_eq!(event_ids(&out), ["id-0", "id-1"]);
+    assert_eq!(
+        out.messages(),
+        ["t.json:5: expected this character to be either a ',' or a ']' while parsing at column 3"]
+    );
+    let out = read_bytes(b"{\"eventName\": oops}\n");
+    assert_eq!(
+        out.messages(),
+        ["t.json:1: invalid JSON value at column 15 of the record"]
+    );
+}
