@@ -229,10 +229,11 @@ fn measure(label: &str, files: &[PathBuf]) {
     };
     let (events, plain) = best(runs, read(false));
     let (_, touched) = best(runs, read(true));
-    println!("parse only (floor)          {}", rate(events, bytes, floor));
-    println!("read + normalize            {}", rate(events, bytes, plain));
-    println!(
-        "read + normalize + 6 fields {}",
-        rate(events, bytes, touched)
-    );
+    for (what, took) in [
+        ("parse only (floor)", floor),
+        ("read + normalize", plain),
+        ("read + normalize + 6 fields", touched),
+    ] {
+        println!("  {what:<28}{}", rate(events, bytes, took));
+    }
 }

@@ -48,8 +48,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
-use memchr::{memchr, memchr2};
 use sonic_rs::{JsonContainerTrait, JsonValueMutTrait, JsonValueTrait, Value};
+
+mod feed;
+mod scan;
+
+use feed::{Feed, LineEnd, Loc, ValueEnd};
+use scan::{too_deep, Scan};
 
 use super::value::parse_rfc3339;
 use super::vpcflow::{self, FlowFormat, FlowRecord};
@@ -338,634 +343,6 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// Where the bytes of a line or value are.
-#[derive(Clone, Copy)]
-enum Loc {
-    /// In the read buffer, `buf[start..end]`, until the next read (no copy: the
-    /// common case of a record that fits the buffer).
-    Feed(usize, usize),
-    /// In the caller's record buffer.
-    Out,
-}
-
-impl Loc {
-    fn bytes<'b>(self, feed: &'b Feed, out: &'b [u8]) -> &'b [u8] {
-        match self {
-            Loc::Feed(start, end) => &feed.buf[start..end],
-            Loc::Out => out,
-        }
-    }
-}
-
-/// How a bounded line read ended.
-enum LineEnd {
-    /// A line (without its `\n` or `\r\n`).
-    Line(Loc),
-    /// The line was longer than the limit: this many bytes, consumed and dropped.
-    TooLong(u64),
-    /// No more input.
-    Eof,
-}
-
-/// How a value scan ended.
-enum ValueEnd {
-    /// A whole value.
-    Complete(Loc),
-    /// Nested deeper than [`MAX_DEPTH`]; consumed, not parsed.
-    TooDeep,
-    /// Longer than the limit: this many bytes, consumed and dropped.
-    TooLong(u64),
-    /// The input ended inside the value.
-    Eof,
-}
-
-/// The read buffer over one (decompressed) input, with the current line number.
-struct Feed<'r> {
-    inner: Box<dyn Read + 'r>,
-    buf: Box<[u8]>,
-    pos: usize,
-    end: usize,
-    eof: bool,
-    /// 1-based line of `buf[pos]`.
-    line: u64,
-    /// Bytes read from `inner`.
-    decoded: u64,
-}
-
-impl<'r> Feed<'r> {
-    fn new(inner: Box<dyn Read + 'r>) -> Self {
-        Feed {
-            inner,
-            buf: vec![0; BUF_SIZE].into_boxed_slice(),
-            pos: 0,
-            end: 0,
-            eof: false,
-            line: 1,
-            decoded: 0,
-        }
-    }
-
-    /// Reads more input after what is buffered; false at the end of input.
-    fn fill(&mut self) -> io::Result<bool> {
-        if self.eof {
-            return Ok(false);
-        }
-        if self.pos == self.end {
-            self.pos = 0;
-            self.end = 0;
-        } else if self.end == self.buf.len() {
-            if self.pos == 0 {
-                // Full of unconsumed bytes: callers never look this far ahead.
-                return Ok(false);
-            }
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
-        }
-        loop {
-            match self.inner.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(false);
-                }
-                Ok(n) => {
-                    self.end += n;
-                    self.decoded += n as u64;
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// At least `n` buffered bytes (fewer at the end of input).
-    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
-        let n = n.min(BUF_SIZE / 2);
-        while self.end - self.pos < n && self.fill()? {}
-        Ok(&self.buf[self.pos..self.end])
-    }
-
-    /// Consumes `n` buffered bytes, counting their newlines.
-    fn consume_counting(&mut self, n: usize) {
-        let lines = memchr::memchr_iter(b'\n', &self.buf[self.pos..self.pos + n]).count();
-        self.line += lines as u64;
-        self.pos += n;
-    }
-
-    /// Skips whitespace and returns the next byte without consuming it.
-    fn skip_ws(&mut self) -> io::Result<Option<u8>> {
-        loop {
-            while self.pos < self.end {
-                match self.buf[self.pos] {
-                    b' ' | b'\t' | b'\r' => self.pos += 1,
-                    b'\n' => {
-                        self.line += 1;
-                        self.pos += 1;
-                    }
-                    b => return Ok(Some(b)),
-                }
-            }
-            if !self.fill()? {
-                return Ok(None);
-            }
-        }
-    }
-
-    /// Reads one line into `out` (cleared first), unless it is longer than `limit`:
-    /// then it is consumed without being kept.
-    fn read_line(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<LineEnd> {
-        out.clear();
-        if let Some(k) = memchr(b'\n', &self.buf[self.pos..self.end]) {
-            if k <= limit {
-                let start = self.pos;
-                self.pos += k + 1;
-                self.line += 1;
-                let end = start + k;
-                let end = end - usize::from(k > 0 && self.buf[end - 1] == b'\r');
-                return Ok(LineEnd::Line(Loc::Feed(start, end)));
-            }
-        }
-        let mut total = 0u64;
-        let mut any = false;
-        loop {
-            if self.pos == self.end && !self.fill()? {
-                if !any {
-                    return Ok(LineEnd::Eof);
-                }
-                break;
-            }
-            any = true;
-            let data = &self.buf[self.pos..self.end];
-            let (n, newline) = match memchr(b'\n', data) {
-                Some(k) => (k, true),
-                None => (data.len(), false),
-            };
-            total += n as u64;
-            if total <= limit as u64 {
-                out.extend_from_slice(&data[..n]);
-            } else {
-                out.clear();
-            }
-            self.pos += n + usize::from(newline);
-            if newline {
-                self.line += 1;
-                break;
-            }
-        }
-        if total > limit as u64 {
-            return Ok(LineEnd::TooLong(total));
-        }
-        if out.last() == Some(&b'\r') {
-            out.pop();
-        }
-        Ok(LineEnd::Line(Loc::Out))
-    }
-
-    /// Consumes the rest of the current line.
-    fn skip_line(&mut self) -> io::Result<()> {
-        loop {
-            if self.pos == self.end && !self.fill()? {
-                return Ok(());
-            }
-            if let Some(k) = memchr(b'\n', &self.buf[self.pos..self.end]) {
-                self.pos += k + 1;
-                self.line += 1;
-                return Ok(());
-            }
-            self.pos = self.end;
-        }
-    }
-
-    /// Scans the rest of one JSON value (whose state so far is `scan`), appending its
-    /// bytes to `out` while the total stays within `limit`.
-    fn scan_value(
-        &mut self,
-        out: &mut Vec<u8>,
-        scan: &mut Scan,
-        limit: usize,
-    ) -> io::Result<ValueEnd> {
-        let mut total = out.len() as u64;
-        let mut over = total > limit as u64;
-        let finish = |scan: &Scan, over: bool, total: u64| {
-            if over {
-                ValueEnd::TooLong(total)
-            } else if scan.too_deep {
-                ValueEnd::TooDeep
-            } else {
-                ValueEnd::Complete(Loc::Out)
-            }
-        };
-        if out.is_empty() {
-            let start = self.pos;
-            let saved = scan.clone();
-            let mut newlines = 0;
-            if let Some(n) = scan.feed(&self.buf[start..self.end], true, &mut newlines) {
-                self.line += newlines;
-                self.pos += n;
-                return Ok(if n as u64 > limit as u64 {
-                    ValueEnd::TooLong(n as u64)
-                } else if scan.too_deep {
-                    ValueEnd::TooDeep
-                } else {
-                    ValueEnd::Complete(Loc::Feed(start, start + n))
-                });
-            }
-            // Not all buffered: scan again from the start, copying.
-            *scan = saved;
-        }
-        loop {
-            if self.pos == self.end && !self.fill()? {
-                let scalar_done = scan.scalar && scan.depth == 0 && !scan.in_str;
-                return Ok(if scalar_done {
-                    finish(scan, over, total)
-                } else {
-                    ValueEnd::Eof
-                });
-            }
-            let data = &self.buf[self.pos..self.end];
-            let mut newlines = 0;
-            let stop = scan.feed(data, true, &mut newlines);
-            let n = stop.unwrap_or(data.len());
-            self.line += newlines;
-            total += n as u64;
-            if !over {
-                if total > limit as u64 {
-                    over = true;
-                    out.clear();
-                } else {
-                    out.extend_from_slice(&data[..n]);
-                }
-            }
-            self.pos += n;
-            if stop.is_some() {
-                return Ok(finish(scan, over, total));
-            }
-        }
-    }
-}
-
-/// A resumable byte scan of JSON: nesting depth and string state, enough to find where
-/// a value ends and how deep it goes without parsing it.
-#[derive(Clone, Default)]
-struct Scan {
-    depth: u32,
-    in_str: bool,
-    escaped: bool,
-    started: bool,
-    scalar: bool,
-    too_deep: bool,
-}
-
-impl Scan {
-    /// Feeds bytes; with `stop`, returns `Some(n)` when a top-level value ends after
-    /// `n` of them. Counts newlines outside strings.
-    ///
-    /// Inside a container, whole 64-byte blocks go through [`Scan::block`]; the rest
-    /// (the start of a value, the tail) byte by byte.
-    fn feed(&mut self, bytes: &[u8], stop: bool, newlines: &mut u64) -> Option<usize> {
-        let mut i = 0;
-        while i < bytes.len() {
-            if BLOCKS && self.depth > 0 && !self.scalar {
-                if let Ok(block) = <&[u8; 64]>::try_from(bytes.get(i..i + 64).unwrap_or(&[])) {
-                    if let Some(k) = self.block(block, stop, newlines) {
-                        return Some(i + k);
-                    }
-                    i += 64;
-                    continue;
-                }
-            }
-            // At the top level (until a container opens) and for the tail.
-            let upto = (i + 64).min(bytes.len());
-            if let Some(k) = self.feed_bytes(&bytes[i..upto], stop, newlines) {
-                return Some(i + k);
-            }
-            i = upto;
-        }
-        None
-    }
-
-    /// One 64-byte block inside a container, the way simdjson finds structure: bit
-    /// masks of quotes, backslashes and brackets; escaped characters from runs of
-    /// backslashes; the inside of strings as the prefix XOR of unescaped quotes.
-    #[inline]
-    fn block(&mut self, block: &[u8; 64], stop: bool, newlines: &mut u64) -> Option<usize> {
-        let Masks {
-            quote,
-            backslash,
-            open,
-            close,
-            newline,
-        } = Masks::of(block);
-        let escaped = self.escaped_bits(backslash);
-        let quote = quote & !escaped;
-        let prev_in = if self.in_str { u64::MAX } else { 0 };
-        let in_string = prefix_xor(quote) ^ prev_in;
-        self.in_str = (in_string >> 63) != 0;
-        let outside = !in_string;
-        let (open, close, newline) = (open & outside, close & outside, newline & outside);
-        let (opens, closes) = (open.count_ones(), close.count_ones());
-        if closes < self.depth && self.depth + opens <= MAX_DEPTH {
-            // Neither back to the top level nor too deep within this block.
-            self.depth = self.depth + opens - closes;
-            *newlines += u64::from(newline.count_ones());
-            return None;
-        }
-        let mut structural = open | close;
-        while structural != 0 {
-            let k = structural.trailing_zeros();
-            if open >> k & 1 == 1 {
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    self.too_deep = true;
-                }
-            } else {
-                self.depth -= 1;
-                if self.depth == 0 {
-                    // Back at the top level: the value ends here.
-                    let end = k as usize + 1;
-                    let before = if end == 64 {
-                        u64::MAX
-                    } else {
-                        (1u64 << end) - 1
-                    };
-                    *newlines += u64::from((newline & before).count_ones());
-                    if stop {
-                        return Some(end);
-                    }
-                    // What follows is top-level text: byte by byte.
-                    self.in_str = false;
-                    self.escaped = false;
-                    return self
-                        .feed_bytes(&block[end..], false, newlines)
-                        .map(|n| end + n);
-                }
-            }
-            structural &= structural - 1;
-        }
-        *newlines += u64::from(newline.count_ones());
-        None
-    }
-
-    /// The escaped characters of a block, given its backslashes (simdjson's
-    /// `find_escaped`): the character after an odd-length run of backslashes.
-    #[inline]
-    fn escaped_bits(&mut self, backslash: u64) -> u64 {
-        const EVEN: u64 = 0x5555_5555_5555_5555;
-        let prev = u64::from(self.escaped);
-        let backslash = backslash & !prev;
-        let follows_escape = backslash << 1 | prev;
-        let odd_starts = backslash & !EVEN & !follows_escape;
-        let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
-        self.escaped = overflow;
-        let invert = even_starts << 1;
-        (EVEN ^ invert) & follows_escape
-    }
-
-    /// The byte-by-byte scan (also the reference the block scan is tested against).
-    fn feed_bytes(&mut self, bytes: &[u8], stop: bool, newlines: &mut u64) -> Option<usize> {
-        let mut i = 0;
-        if self.in_str {
-            // Finish the string the previous bytes left open.
-            match skip_string(bytes, 0, self.escaped) {
-                Err(escaped) => {
-                    self.escaped = escaped;
-                    return None;
-                }
-                Ok(end) => {
-                    self.in_str = false;
-                    self.escaped = false;
-                    i = end;
-                    if stop && self.depth == 0 {
-                        return Some(i);
-                    }
-                }
-            }
-        }
-        while i < bytes.len() {
-            let ends_scalar = stop && self.scalar && self.depth == 0;
-            match bytes[i] {
-                b'"' => {
-                    if ends_scalar {
-                        return Some(i);
-                    }
-                    self.started = true;
-                    match skip_string(bytes, i + 1, false) {
-                        Err(escaped) => {
-                            self.in_str = true;
-                            self.escaped = escaped;
-                            return None;
-                        }
-                        Ok(end) => {
-                            i = end;
-                            if stop && self.depth == 0 {
-                                return Some(i);
-                            }
-                            continue;
-                        }
-                    }
-                }
-                b'{' | b'[' => {
-                    if ends_scalar {
-                        return Some(i);
-                    }
-                    self.depth += 1;
-                    self.started = true;
-                    if self.depth > MAX_DEPTH {
-                        self.too_deep = true;
-                    }
-                }
-                b'}' | b']' => {
-                    if self.depth == 0 {
-                        if stop {
-                            // A scalar ends here, or a stray bracket is the value.
-                            return Some(if self.started { i } else { i + 1 });
-                        }
-                    } else {
-                        self.depth -= 1;
-                        if stop && self.depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                }
-                b'\n' => {
-                    *newlines += 1;
-                    if ends_scalar {
-                        return Some(i);
-                    }
-                }
-                b' ' | b'\t' | b'\r' | b',' | b':' => {
-                    if ends_scalar {
-                        return Some(i);
-                    }
-                }
-                _ => {
-                    if self.depth == 0 && !self.started {
-                        self.scalar = true;
-                        self.started = true;
-                    }
-                }
-            }
-            i += 1;
-        }
-        None
-    }
-
-    /// True when a whole value has been seen.
-    fn complete(&self) -> bool {
-        self.started && self.depth == 0 && !self.in_str
-    }
-}
-
-/// The position of the first `"` or `\\` (the end of a string's plain run). Strings
-/// are mostly short: eight bytes at a time without a call, then `memchr2` for long
-/// runs.
-#[inline]
-fn string_end(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const QUOTES: u64 = ONES * b'"' as u64;
-    const SLASHES: u64 = ONES * b'\\' as u64;
-    let mut i = 0;
-    for chunk in bytes.chunks_exact(8).take(8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let (q, b) = (w ^ QUOTES, w ^ SLASHES);
-        // The lowest set high bit marks the first byte equal to `"` or `\\`.
-        let hits = (q.wrapping_sub(ONES) & !q | b.wrapping_sub(ONES) & !b) & HIGH;
-        if hits != 0 {
-            return Some(i + (hits.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    if i == 64 {
-        return memchr2(b'"', b'\\', &bytes[i..]).map(|k| i + k);
-    }
-    bytes[i..]
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\')
-        .map(|k| i + k)
-}
-
-/// Whether [`Scan::block`] is used: where building its bit masks is fast (SSE2, on
-/// every x86_64). Elsewhere every byte goes through [`Scan::feed_bytes`].
-const BLOCKS: bool = cfg!(target_arch = "x86_64");
-
-/// Bit masks of the characters that matter in a 64-byte block (bit `k` = byte `k`).
-#[derive(Default)]
-struct Masks {
-    quote: u64,
-    backslash: u64,
-    /// `{` and `[`.
-    open: u64,
-    /// `}` and `]`.
-    close: u64,
-    newline: u64,
-}
-
-impl Masks {
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    fn of(block: &[u8; 64]) -> Masks {
-        // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it, and
-        // the target enables it by default.
-        unsafe { Masks::of_sse2(block) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "sse2")]
-    fn of_sse2(block: &[u8; 64]) -> Masks {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
-        };
-        let mut m = Masks::default();
-        for (i, chunk) in block.chunks_exact(16).enumerate() {
-            let mut lo = [0u8; 8];
-            let mut hi = [0u8; 8];
-            lo.copy_from_slice(&chunk[..8]);
-            hi.copy_from_slice(&chunk[8..]);
-            let v = _mm_set_epi64x(i64::from_le_bytes(hi), i64::from_le_bytes(lo));
-            // `{` and `[` are the only bytes that are 0x7B once 0x20 is set; `}` `]` 0x7D.
-            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let masks = [
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
-                _mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7B)),
-                _mm_cmpeq_epi8(folded, _mm_set1_epi8(0x7D)),
-                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)),
-            ]
-            .map(|x| u64::from(_mm_movemask_epi8(x) as u16) << (16 * i));
-            m.quote |= masks[0];
-            m.backslash |= masks[1];
-            m.open |= masks[2];
-            m.close |= masks[3];
-            m.newline |= masks[4];
-        }
-        m
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    #[inline]
-    fn of(block: &[u8; 64]) -> Masks {
-        let mut m = Masks::default();
-        for (k, &c) in block.iter().enumerate() {
-            m.quote |= u64::from(c == b'"') << k;
-            m.backslash |= u64::from(c == b'\\') << k;
-            m.open |= u64::from(c == b'{' || c == b'[') << k;
-            m.close |= u64::from(c == b'}' || c == b']') << k;
-            m.newline |= u64::from(c == b'\n') << k;
-        }
-        m
-    }
-}
-
-/// Bit `k` set when an odd number of bits at or below `k` are set: the inside of
-/// strings from the positions of their quotes.
-#[inline]
-fn prefix_xor(mut x: u64) -> u64 {
-    x ^= x << 1;
-    x ^= x << 2;
-    x ^= x << 4;
-    x ^= x << 8;
-    x ^= x << 16;
-    x ^= x << 32;
-    x
-}
-
-/// Skips the rest of a string from `from` (just after an escaping `\\` when
-/// `escaped`): the index past its closing quote, or `Err(escaped)` when the bytes end
-/// first (`escaped` when they end on a `\\`).
-#[inline]
-fn skip_string(bytes: &[u8], mut from: usize, escaped: bool) -> Result<usize, bool> {
-    if escaped {
-        if from >= bytes.len() {
-            return Err(true);
-        }
-        from += 1;
-    }
-    loop {
-        let Some(k) = string_end(&bytes[from..]) else {
-            return Err(false);
-        };
-        let at = from + k;
-        if bytes[at] == b'"' {
-            return Ok(at + 1);
-        }
-        if at + 1 >= bytes.len() {
-            return Err(true);
-        }
-        from = at + 2;
-    }
-}
-
-/// True when the JSON text nests deeper than [`MAX_DEPTH`].
-fn too_deep(bytes: &[u8]) -> bool {
-    let mut scan = Scan::default();
-    scan.feed(bytes, false, &mut 0);
-    scan.too_deep
-}
-
 /// The length of a `{"Records": [` prefix (any whitespace) at the start of `data`.
 fn records_prefix(data: &[u8]) -> Option<usize> {
     let ws = |i: &mut usize| {
@@ -1062,7 +439,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn run(&mut self, feed: &mut Feed) -> io::Result<()> {
         if feed.peek(3)?.starts_with(b"\xEF\xBB\xBF") {
-            feed.pos += 3;
+            feed.consume(3);
         }
         let mut buf = Vec::new();
         let mut empty = true;
@@ -1072,7 +449,7 @@ impl Ctx<'_> {
             let line = feed.line;
             match first {
                 b'[' => {
-                    feed.pos += 1;
+                    feed.consume(1);
                     self.array(feed, line, &mut buf)?;
                 }
                 b'{' => match records_prefix(feed.peek(4096)?) {
@@ -1158,9 +535,10 @@ impl Ctx<'_> {
                     self.json(bytes, line, scan.too_deep);
                     return Ok(());
                 }
-                if let Loc::Feed(start, end) = loc {
+                if let Loc::Feed(..) = loc {
+                    let first = loc.bytes(feed, &[]);
                     buf.clear();
-                    buf.extend_from_slice(&feed.buf[start..end]);
+                    buf.extend_from_slice(first);
                 }
                 buf.push(b'\n');
                 match feed.scan_value(buf, &mut scan, limit)? {
@@ -1196,7 +574,7 @@ impl Ctx<'_> {
                 return Ok(false);
             };
             if next == b']' {
-                feed.pos += 1;
+                feed.consume(1);
                 return Ok(true);
             }
             if !first {
@@ -1209,14 +587,14 @@ impl Ctx<'_> {
                     feed.skip_line()?;
                     return Ok(false);
                 }
-                feed.pos += 1;
+                feed.consume(1);
                 match feed.skip_ws()? {
                     Some(b) => next = b,
                     None => continue,
                 }
                 if next == b']' {
                     // A trailing comma: tolerated.
-                    feed.pos += 1;
+                    feed.consume(1);
                     return Ok(true);
                 }
             }
@@ -1248,9 +626,9 @@ impl Ctx<'_> {
             return Ok(());
         }
         match feed.skip_ws()? {
-            Some(b'}') => feed.pos += 1,
+            Some(b'}') => feed.consume(1),
             Some(b',') => {
-                feed.pos += 1;
+                feed.consume(1);
                 let line = feed.line;
                 let mut scan = Scan {
                     depth: 1,

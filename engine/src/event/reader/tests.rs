@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use super::scan::string_end;
 use super::*;
 use crate::event::FieldValue;
 
