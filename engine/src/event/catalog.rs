@@ -868,7 +868,8 @@ pub fn markdown() -> String {
          skipped) and `-` for standard input. Gzip is recognized by its content, not \
          its name, and so is the framing: a CloudTrail file `{\"Records\": [...]}` \
          (one line or pretty-printed), a single JSON event (pretty-printed or not), \
-         JSON lines, a JSON array of events, or flow-log text. Each JSON record is \
+         JSON lines (or records written back to back, as Firehose delivers CloudWatch \
+         Logs), a JSON array of events, or flow-log text. Each JSON record is \
          classified by its own keys, so one file may mix sources:\n\n\
          - CloudTrail: `eventSource` and `eventName` with `eventVersion`, `eventID` or \
          `userIdentity`; it is `s3data` when `eventSource` is `s3.amazonaws.com` and \

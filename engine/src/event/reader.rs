@@ -12,7 +12,10 @@
 //!   record costs only itself, and a truncated file keeps the records before the cut;
 //! - `[`: a JSON array of records, streamed the same way;
 //! - `{` on a line that closes it: JSON lines; each line is one record (of any
-//!   source: every record is classified by its own keys, so files may mix sources);
+//!   source: every record is classified by its own keys, so files may mix sources),
+//!   or several written back to back, as Firehose writes CloudWatch Logs
+//!   subscription payloads; a line longer than the read buffer is read record by
+//!   record, each within the limit, and a newline inside a record ends it as cut;
 //! - `{` on a line that leaves it open (ending in `{`, `[`, `,` or `:`): a
 //!   pretty-printed record that runs until its closing brace;
 //! - anything else: a text line; a flow-log header (field names) sets the format of
@@ -53,7 +56,7 @@ use sonic_rs::{JsonContainerTrait, JsonValueMutTrait, JsonValueTrait, Value};
 mod feed;
 mod scan;
 
-use feed::{Feed, LineEnd, Loc, ValueEnd};
+use feed::{Feed, LineEnd, ValueEnd};
 use scan::{too_deep, Scan};
 
 use super::value::parse_rfc3339;
@@ -511,51 +514,125 @@ impl Ctx<'_> {
         (self.on_event)(event);
     }
 
-    /// A line starting with `{`: one record, or the start of a pretty-printed one.
+    /// A line starting with `{`: one record (JSON lines), several written one after
+    /// the other, or the start of a pretty-printed one.
     fn json_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        if !feed.line_buffered()? {
+            return self.long_line(feed, line, buf);
+        }
         let limit = self.opts.max_record_bytes;
-        match feed.read_line(buf, limit)? {
-            LineEnd::Eof => {}
-            LineEnd::TooLong(n) => self.error(
-                Some(line),
-                format!("line {line} is {n} bytes, over the limit of {limit}"),
-            ),
-            LineEnd::Line(loc) => {
-                let bytes = loc.bytes(feed, buf);
-                // Fast path for JSON lines: a line that ends its object and has too few
-                // brackets to nest deeply goes straight to the parser.
-                let closed = bytes.iter().rev().find(|c| !c.is_ascii_whitespace()) == Some(&b'}');
-                if closed && memchr::memchr2_iter(b'{', b'[', bytes).count() <= MAX_DEPTH as usize {
-                    self.json(bytes, line, false);
-                    return Ok(());
+        let loc = match feed.read_line(buf, limit)? {
+            LineEnd::Eof => return Ok(()),
+            LineEnd::TooLong(n) => {
+                let message = format!("line {line} is {n} bytes, over the limit of {limit}");
+                self.error(Some(line), message);
+                return Ok(());
+            }
+            LineEnd::Line(loc) => loc,
+        };
+        let bytes = loc.bytes(feed, buf);
+        // Fast path: with this few brackets the line cannot nest too deep, so it goes
+        // straight to the parser (no scan); one record is the common case.
+        if memchr::memchr2_iter(b'{', b'[', bytes).count() <= MAX_DEPTH as usize {
+            if let Ok(v) = sonic_rs::from_slice::<Value>(bytes) {
+                self.dispatch(v, line);
+                return Ok(());
+            }
+        }
+        // Several records on the line (concatenated payloads), a deep or a malformed
+        // one, or the first line of a pretty-printed record.
+        let mut rest = bytes;
+        let mut first = true;
+        while !self.done {
+            let blank = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+            rest = &rest[blank..];
+            if rest.is_empty() {
+                break;
+            }
+            let mut scan = Scan::default();
+            match scan.feed(rest, true, &mut 0) {
+                Some(n) => {
+                    self.json(&rest[..n], line, scan.too_deep);
+                    rest = &rest[n..];
                 }
-                let mut scan = Scan::default();
-                scan.feed(bytes, false, &mut 0);
-                if scan.complete() || !continues(bytes) {
-                    self.json(bytes, line, scan.too_deep);
-                    return Ok(());
+                None if first && continues(rest) => {
+                    let start = rest.to_vec();
+                    *buf = start;
+                    buf.push(b'\n');
+                    return self.rest_of_record(feed, line, buf, scan);
                 }
-                if let Loc::Feed(..) = loc {
-                    let first = loc.bytes(feed, &[]);
-                    buf.clear();
-                    buf.extend_from_slice(first);
-                }
-                buf.push(b'\n');
-                match feed.scan_value(buf, &mut scan, limit)? {
-                    ValueEnd::Complete(_) => self.json(buf, line, false),
-                    ValueEnd::TooDeep => self.json(buf, line, true),
-                    ValueEnd::TooLong(n) => self.error(
-                        Some(line),
-                        format!(
-                            "the record at line {line} is {n} bytes, over the limit of {limit}"
-                        ),
-                    ),
-                    ValueEnd::Eof => self.error(
-                        Some(line),
-                        format!("unexpected end of input in the record starting at line {line}"),
-                    ),
+                None => {
+                    self.json(rest, line, scan.too_deep);
+                    break;
                 }
             }
+            first = false;
+        }
+        Ok(())
+    }
+
+    /// The lines after the first of a pretty-printed record (`buf` holds the first).
+    fn rest_of_record(
+        &mut self,
+        feed: &mut Feed,
+        line: u64,
+        buf: &mut Vec<u8>,
+        mut scan: Scan,
+    ) -> io::Result<()> {
+        let limit = self.opts.max_record_bytes;
+        match feed.scan_value(buf, &mut scan, limit)? {
+            ValueEnd::Complete(_) => self.json(buf, line, false),
+            ValueEnd::TooDeep => self.json(buf, line, true),
+            ValueEnd::TooLong(n) => self.error(
+                Some(line),
+                format!("the record at line {line} is {n} bytes, over the limit of {limit}"),
+            ),
+            ValueEnd::Eof | ValueEnd::Broken => self.error(
+                Some(line),
+                format!("unexpected end of input in the record starting at line {line}"),
+            ),
+        }
+        Ok(())
+    }
+
+    /// A line longer than the read buffer: its records one by one, each within the
+    /// record limit (CloudWatch Logs subscription payloads delivered by Firehose are
+    /// written one after the other with no newline between them).
+    fn long_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        let limit = self.opts.max_record_bytes;
+        let mut first = true;
+        while !self.done {
+            if matches!(feed.skip_inline_ws()?, None | Some(b'\n')) {
+                break;
+            }
+            buf.clear();
+            let mut scan = Scan {
+                guard: true,
+                ..Scan::default()
+            };
+            match feed.scan_value(buf, &mut scan, limit)? {
+                ValueEnd::Complete(loc) => self.json(loc.bytes(feed, buf), line, false),
+                ValueEnd::TooDeep => self.json(&[], line, true),
+                ValueEnd::TooLong(n) => {
+                    let alone = first && matches!(feed.skip_inline_ws()?, None | Some(b'\n'));
+                    let message = if alone {
+                        format!("line {line} is {n} bytes, over the limit of {limit}")
+                    } else {
+                        format!("a record on line {line} is {n} bytes, over the limit of {limit}")
+                    };
+                    self.error(Some(line), message);
+                }
+                ValueEnd::Broken => {
+                    self.error(Some(line), format!("line {line} ends inside a record"));
+                    break;
+                }
+                ValueEnd::Eof => {
+                    let message = format!("unexpected end of input in line {line}");
+                    self.error(Some(line), message);
+                    break;
+                }
+            }
+            first = false;
         }
         Ok(())
     }
@@ -609,7 +686,7 @@ impl Ctx<'_> {
                     Some(line),
                     format!("the record at line {line} is {n} bytes, over the limit of {limit}"),
                 ),
-                ValueEnd::Eof => {
+                ValueEnd::Eof | ValueEnd::Broken => {
                     let message =
                         format!("unexpected end of input in the record starting at line {line}");
                     self.error(Some(line), message);
@@ -635,7 +712,9 @@ impl Ctx<'_> {
                     started: true,
                     ..Scan::default()
                 };
-                if let ValueEnd::Eof = feed.scan_value(&mut Vec::new(), &mut scan, 0)? {
+                if let ValueEnd::Eof | ValueEnd::Broken =
+                    feed.scan_value(&mut Vec::new(), &mut scan, 0)?
+                {
                     let message = "unexpected end of input: the Records object is not closed";
                     self.error(Some(line), message.to_owned());
                 }

@@ -49,6 +49,8 @@ pub(super) enum ValueEnd {
     TooLong(u64),
     /// The input ended inside the value.
     Eof,
+    /// The line ended inside the value (a guarded scan); the newline is not consumed.
+    Broken,
 }
 
 /// The read buffer over one (decompressed) input, with the current line number.
@@ -128,6 +130,35 @@ impl<'r> Feed<'r> {
         let lines = memchr::memchr_iter(b'\n', &self.buf[self.pos..self.pos + n]).count();
         self.line += lines as u64;
         self.pos += n;
+    }
+
+    /// True when the current line is all in the buffer (after reading more if there is
+    /// room): false for a line longer than the buffer.
+    pub(super) fn line_buffered(&mut self) -> io::Result<bool> {
+        loop {
+            if memchr(b'\n', &self.buf[self.pos..self.end]).is_some() || self.eof {
+                return Ok(true);
+            }
+            if !self.fill()? {
+                return Ok(self.eof);
+            }
+        }
+    }
+
+    /// Skips spaces and tabs (not newlines) and returns the next byte without
+    /// consuming it.
+    pub(super) fn skip_inline_ws(&mut self) -> io::Result<Option<u8>> {
+        loop {
+            while self.pos < self.end {
+                match self.buf[self.pos] {
+                    b' ' | b'\t' | b'\r' => self.pos += 1,
+                    b => return Ok(Some(b)),
+                }
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
     }
 
     /// Skips whitespace and returns the next byte without consuming it.
@@ -240,7 +271,9 @@ impl<'r> Feed<'r> {
             if let Some(n) = scan.feed(&self.buf[start..self.end], true, &mut newlines) {
                 self.line += newlines;
                 self.pos += n;
-                return Ok(if n as u64 > limit as u64 {
+                return Ok(if scan.broken {
+                    ValueEnd::Broken
+                } else if n as u64 > limit as u64 {
                     ValueEnd::TooLong(n as u64)
                 } else if scan.too_deep {
                     ValueEnd::TooDeep
@@ -276,6 +309,9 @@ impl<'r> Feed<'r> {
             }
             self.pos += n;
             if stop.is_some() {
+                if scan.broken {
+                    return Ok(ValueEnd::Broken);
+                }
                 return Ok(finish(scan, over, total));
             }
         }

@@ -9,7 +9,7 @@
 //! the prefix XOR of unescaped quotes, as simdjson does. Both ways share one state, so
 //! a scan resumes anywhere, and the tests check they agree.
 
-use memchr::memchr2;
+use memchr::{memchr2, memchr3};
 
 use super::MAX_DEPTH;
 
@@ -17,12 +17,23 @@ use super::MAX_DEPTH;
 /// a value ends and how deep it goes without parsing it.
 #[derive(Clone, Default)]
 pub(super) struct Scan {
+    /// Open arrays and objects.
     pub(super) depth: u32,
+    /// Inside a string.
     pub(super) in_str: bool,
+    /// Inside a string, just after a `\\`.
     pub(super) escaped: bool,
+    /// A value has begun.
     pub(super) started: bool,
+    /// The value is a top-level scalar (number, literal).
     pub(super) scalar: bool,
+    /// Nested deeper than [`MAX_DEPTH`] somewhere.
     pub(super) too_deep: bool,
+    /// JSON lines: a newline outside strings inside the value ends it as broken (the
+    /// line was cut), instead of being whitespace.
+    pub(super) guard: bool,
+    /// Ended by a newline under `guard`.
+    pub(super) broken: bool,
 }
 
 impl Scan {
@@ -34,7 +45,7 @@ impl Scan {
     pub(super) fn feed(&mut self, bytes: &[u8], stop: bool, newlines: &mut u64) -> Option<usize> {
         let mut i = 0;
         while i < bytes.len() {
-            if BLOCKS && self.depth > 0 && !self.scalar {
+            if BLOCKS && !self.guard && self.depth > 0 && !self.scalar {
                 if let Ok(block) = <&[u8; 64]>::try_from(bytes.get(i..i + 64).unwrap_or(&[])) {
                     if let Some(k) = self.block(block, stop, newlines) {
                         return Some(i + k);
@@ -130,6 +141,14 @@ impl Scan {
         (EVEN ^ invert) & follows_escape
     }
 
+    /// A newline inside a value under `guard`: the value is broken there.
+    fn cut(&mut self, stop: bool, at: usize) -> Option<usize> {
+        self.in_str = false;
+        self.escaped = false;
+        self.broken = true;
+        stop.then_some(at)
+    }
+
     /// The byte-by-byte scan (also the reference the block scan is tested against).
     pub(super) fn feed_bytes(
         &mut self,
@@ -140,12 +159,13 @@ impl Scan {
         let mut i = 0;
         if self.in_str {
             // Finish the string the previous bytes left open.
-            match skip_string(bytes, 0, self.escaped) {
-                Err(escaped) => {
+            match skip_string(bytes, 0, self.escaped, self.guard) {
+                StrEnd::Open { escaped } => {
                     self.escaped = escaped;
                     return None;
                 }
-                Ok(end) => {
+                StrEnd::Newline(at) => return self.cut(stop, at),
+                StrEnd::Closed(end) => {
                     self.in_str = false;
                     self.escaped = false;
                     i = end;
@@ -163,13 +183,14 @@ impl Scan {
                         return Some(i);
                     }
                     self.started = true;
-                    match skip_string(bytes, i + 1, false) {
-                        Err(escaped) => {
+                    match skip_string(bytes, i + 1, false, self.guard) {
+                        StrEnd::Open { escaped } => {
                             self.in_str = true;
                             self.escaped = escaped;
                             return None;
                         }
-                        Ok(end) => {
+                        StrEnd::Newline(at) => return self.cut(stop, at),
+                        StrEnd::Closed(end) => {
                             i = end;
                             if stop && self.depth == 0 {
                                 return Some(i);
@@ -202,6 +223,9 @@ impl Scan {
                     }
                 }
                 b'\n' => {
+                    if stop && self.guard && self.depth > 0 {
+                        return self.cut(stop, i);
+                    }
                     *newlines += 1;
                     if ends_scalar {
                         return Some(i);
@@ -222,11 +246,6 @@ impl Scan {
             i += 1;
         }
         None
-    }
-
-    /// True when a whole value has been seen.
-    pub(super) fn complete(&self) -> bool {
-        self.started && self.depth == 0 && !self.in_str
     }
 }
 
@@ -346,29 +365,42 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// How the scan of a string ended.
+enum StrEnd {
+    /// At its closing quote; the index past it.
+    Closed(usize),
+    /// The bytes ended first, just after a `\\` when `escaped`.
+    Open { escaped: bool },
+    /// At a raw newline, which no JSON string holds (only looked for under a guard).
+    Newline(usize),
+}
+
 /// Skips the rest of a string from `from` (just after an escaping `\\` when
-/// `escaped`): the index past its closing quote, or `Err(escaped)` when the bytes end
-/// first (`escaped` when they end on a `\\`).
+/// `escaped`).
 #[inline]
-fn skip_string(bytes: &[u8], mut from: usize, escaped: bool) -> Result<usize, bool> {
+fn skip_string(bytes: &[u8], mut from: usize, escaped: bool, guard: bool) -> StrEnd {
     if escaped {
         if from >= bytes.len() {
-            return Err(true);
+            return StrEnd::Open { escaped: true };
         }
         from += 1;
     }
     loop {
-        let Some(k) = string_end(&bytes[from..]) else {
-            return Err(false);
+        let found = if guard {
+            memchr3(b'"', b'\\', b'\n', &bytes[from..])
+        } else {
+            string_end(&bytes[from..])
+        };
+        let Some(k) = found else {
+            return StrEnd::Open { escaped: false };
         };
         let at = from + k;
-        if bytes[at] == b'"' {
-            return Ok(at + 1);
+        match bytes[at] {
+            b'"' => return StrEnd::Closed(at + 1),
+            b'\n' => return StrEnd::Newline(at),
+            _ if at + 1 >= bytes.len() => return StrEnd::Open { escaped: true },
+            _ => from = at + 2,
         }
-        if at + 1 >= bytes.len() {
-            return Err(true);
-        }
-        from = at + 2;
     }
 }
 

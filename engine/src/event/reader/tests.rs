@@ -990,3 +990,73 @@ fn parse_errors_point_at_their_line() {
         ["t.json:1: invalid JSON value at column 15 of the record"]
     );
 }
+
+/// A CloudWatch Logs subscription payload carrying `n` audit events.
+fn payload(cluster: &str, first: usize, n: usize) -> String {
+    let events: Vec<String> = (first..first + n)
+        .map(|i| {
+            let audit = format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a-{i}","stage":"ResponseComplete","verb":"get","user":{{"username":"u"}}}}"#
+            );
+            format!(
+                r#"{{"id":"{i}","timestamp":1714561200000,"message":{}}}"#,
+                serde_json::to_string(&audit).unwrap()
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"111122223333","logGroup":"/aws/eks/{cluster}/cluster","logStream":"kube-apiserver-audit-1","subscriptionFilters":["f"],"logEvents":[{}]}}"#,
+        events.join(",")
+    )
+}
+
+fn audit_ids(out: &Outcome) -> Vec<String> {
+    out.events
+        .iter()
+        .map(|e| e.field("event.id").unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn concatenated_records_on_one_line() {
+    // Short: several records back to back, and spaced.
+    let body = format!(
+        "{}{} {}\n{}\n",
+        ct_line(0),
+        ct_line(1),
+        ct_line(2),
+        ct_line(3)
+    );
+    let out = read_bytes(body.as_bytes());
+    assert!(out.errors.is_empty(), "{:?}", out.messages());
+    assert_eq!(event_ids(&out), ["id-0", "id-1", "id-2", "id-3"]);
+    assert_eq!(out.lines(), [1, 1, 1, 2]);
+    // Firehose: gzip members, each a subscription payload with no newline, the whole
+    // object one line much longer than the read buffer.
+    let mut gz = Vec::new();
+    let mut want = Vec::new();
+    for p in 0..40 {
+        gz.extend(gzip(payload("prod", p * 100, 100).as_bytes()));
+        want.extend((p * 100..p * 100 + 100).map(|i| format!("a-{i}")));
+    }
+    let out = read_with("firehose", &gz[..], &ReadOptions::default());
+    assert!(out.errors.is_empty(), "{:?}", out.messages());
+    assert!(out.stats.decoded_bytes > 2 * BUF_SIZE as u64);
+    assert_eq!(audit_ids(&out), want);
+    assert!(out
+        .events
+        .iter()
+        .all(|e| e.field("k8s.cluster").unwrap().to_string() == "prod"));
+}
+
+#[test]
+fn long_line_cut_inside_a_record_resumes_at_the_next_line() {
+    let long = payload("prod", 0, 2000);
+    assert!(long.len() > BUF_SIZE);
+    let cut = &long[..long.len() - 100];
+    let body = format!("{}\n{long}{cut}\n{}\n", ct_line(0), ct_line(1));
+    let out = read_bytes(body.as_bytes());
+    assert_eq!(out.messages(), ["t.json:2: line 2 ends inside a record"]);
+    assert_eq!(out.events.len(), 2 + 2000);
+    assert_eq!(out.events.last().unwrap().origin.line, 3);
+}
