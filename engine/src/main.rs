@@ -1,1 +1,3 @@
+//! The `picket` binary (a placeholder until the command line lands).
+
 fn main() {}

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use super::value::parse_rfc3339;
 use super::{cloudtrail, dns, eks, vpcflow, Event, FieldValue, Raw, Source};
+use Source::{CloudTrail as CT, Dns as DNS, Eks as EKS, S3Data as S3, VpcFlow as FLOW};
 
 /// The type of a field's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -193,8 +194,6 @@ pub fn raw_roots(source: Source) -> &'static [&'static str] {
         Source::Eks => eks::RAW_ROOTS,
     }
 }
-
-use Source::{CloudTrail as CT, Dns as DNS, Eks as EKS, S3Data as S3, VpcFlow as FLOW};
 
 const fn p(path: &'static [&'static str]) -> Accessor {
     Accessor::Path(path)

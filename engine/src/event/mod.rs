@@ -14,8 +14,8 @@
 //! ([`FieldValue`]) and `path` (raw paths).
 //!
 //! Invariants: an event is never copied field by field; values borrow from
-//! [`Event::raw`]; reading a field never panics and never allocates unless the value
-//! must be computed.
+//! [`Event::raw`]; reading a field never panics and allocates only to build a list or
+//! a computed text. Events are `Send`, so they can be sharded across threads.
 
 pub mod catalog;
 mod cloudtrail;
@@ -29,7 +29,9 @@ mod vpcflow;
 pub use catalog::{FieldDef, FieldType};
 pub use eks::cluster_from_log_group;
 pub use path::parse_dotted;
-pub use reader::{expand_inputs, read_path, read_stream, InputError, ReadOptions, ReadStats};
+pub use reader::{
+    expand_inputs, read_all, read_path, read_stream, InputError, ReadOptions, ReadStats,
+};
 pub use value::{format_millis, parse_rfc3339, FieldValue};
 pub use vpcflow::{FlowFormat, FlowRecord};
 
@@ -164,4 +166,13 @@ pub enum Raw {
     Json(sonic_rs::Value),
     /// A VPC flow log line.
     Flow(vpcflow::FlowRecord),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn events_are_send() {
+        fn send<T: Send + 'static>() {}
+        send::<super::Event>();
+    }
 }
