@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use super::value::parse_rfc3339;
 use super::{cloudtrail, dns, eks, vpcflow, Event, FieldValue, Raw, Source};
+use Source::{CloudTrail as CT, Dns as DNS, Eks as EKS, S3Data as S3, VpcFlow as FLOW};
 
 /// The type of a field's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -193,8 +194,6 @@ pub fn raw_roots(source: Source) -> &'static [&'static str] {
         Source::Eks => eks::RAW_ROOTS,
     }
 }
-
-use Source::{CloudTrail as CT, Dns as DNS, Eks as EKS, S3Data as S3, VpcFlow as FLOW};
 
 const fn p(path: &'static [&'static str]) -> Accessor {
     Accessor::Path(path)
@@ -868,7 +867,8 @@ pub fn markdown() -> String {
          skipped) and `-` for standard input. Gzip is recognized by its content, not \
          its name, and so is the framing: a CloudTrail file `{\"Records\": [...]}` \
          (one line or pretty-printed), a single JSON event (pretty-printed or not), \
-         JSON lines, a JSON array of events, or flow-log text. Each JSON record is \
+         JSON lines (or records written back to back, as Firehose delivers CloudWatch \
+         Logs), a JSON array of events, or flow-log text. Each JSON record is \
          classified by its own keys, so one file may mix sources:\n\n\
          - CloudTrail: `eventSource` and `eventName` with `eventVersion`, `eventID` or \
          `userIdentity`; it is `s3data` when `eventSource` is `s3.amazonaws.com` and \

@@ -14,8 +14,8 @@
 //! ([`FieldValue`]) and `path` (raw paths).
 //!
 //! Invariants: an event is never copied field by field; values borrow from
-//! [`Event::raw`]; reading a field never panics and never allocates unless the value
-//! must be computed.
+//! [`Event::raw`]; reading a field never panics and allocates only to build a list or
+//! a computed text. Events are `Send`, so they can be sharded across threads.
 
 pub mod catalog;
 mod cloudtrail;
@@ -30,7 +30,9 @@ pub use catalog::{FieldDef, FieldType};
 pub use eks::cluster_from_log_group;
 pub use path::parse_dotted;
 pub(crate) use path::walk as walk_path;
-pub use reader::{expand_inputs, read_path, read_stream, InputError, ReadOptions, ReadStats};
+pub use reader::{
+    expand_inputs, read_all, read_path, read_stream, InputError, ReadOptions, ReadStats,
+};
 pub use value::{format_millis, parse_rfc3339, FieldValue};
 pub use vpcflow::{FlowFormat, FlowRecord};
 
@@ -150,9 +152,11 @@ impl Event {
 
     /// When the event happened (the catalog's `time`), in unix milliseconds.
     pub fn time_millis(&self) -> Option<i64> {
-        static TIME: std::sync::OnceLock<&'static FieldDef> = std::sync::OnceLock::new();
-        let def = *TIME.get_or_init(|| catalog::lookup("time").expect("catalog has `time`"));
-        def.get(self)?.as_time()
+        static TIME: std::sync::OnceLock<Option<&'static FieldDef>> = std::sync::OnceLock::new();
+        TIME.get_or_init(|| catalog::lookup("time"))
+            .as_ref()?
+            .get(self)?
+            .as_time()
     }
 }
 
@@ -163,4 +167,13 @@ pub enum Raw {
     Json(sonic_rs::Value),
     /// A VPC flow log line.
     Flow(vpcflow::FlowRecord),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn events_are_send() {
+        fn send<T: Send + 'static>() {}
+        send::<super::Event>();
+    }
 }

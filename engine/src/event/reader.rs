@@ -12,7 +12,10 @@
 //!   record costs only itself, and a truncated file keeps the records before the cut;
 //! - `[`: a JSON array of records, streamed the same way;
 //! - `{` on a line that closes it: JSON lines; each line is one record (of any
-//!   source: every record is classified by its own keys, so files may mix sources);
+//!   source: every record is classified by its own keys, so files may mix sources),
+//!   or several written back to back, as Firehose writes CloudWatch Logs
+//!   subscription payloads; a line longer than the read buffer is read record by
+//!   record, each within the limit, and a newline inside a record ends it as cut;
 //! - `{` on a line that leaves it open (ending in `{`, `[`, `,` or `:`): a
 //!   pretty-printed record that runs until its closing brace;
 //! - anything else: a text line; a flow-log header (field names) sets the format of
@@ -30,8 +33,13 @@
 //! Nesting deeper than [`MAX_DEPTH`] is refused before parsing (sonic-rs would overflow
 //! the stack). A read error (truncated gzip) ends the file, keeping what was read.
 //!
-//! One read buffer per file, one record buffer reused for every record; a record is
-//! parsed once with sonic-rs and moved into its event.
+//! Cost: one read buffer per file; a record that fits in it is parsed from there, else
+//! from one record buffer reused for every record. The structural scan that cuts
+//! records out of arrays and bounds their depth takes 64-byte blocks at a time (bit
+//! masks of quotes, backslashes and brackets, the way simdjson finds strings), about a
+//! quarter of the parse's cost; JSON lines skip it (a bracket count bounds the depth).
+//! Each record is parsed once with sonic-rs and moved into its event. See
+//! `examples/read_speed.rs` for the numbers, beside the parse-only floor.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -43,8 +51,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
-use memchr::{memchr, memchr2};
 use sonic_rs::{JsonContainerTrait, JsonValueMutTrait, JsonValueTrait, Value};
+
+mod feed;
+mod scan;
+
+use feed::{Feed, LineEnd, ValueEnd};
+use scan::{too_deep, Scan};
 
 use super::value::parse_rfc3339;
 use super::vpcflow::{self, FlowFormat, FlowRecord};
@@ -333,335 +346,6 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// How a bounded line read ended.
-enum LineEnd {
-    /// A line is in the buffer (without its `\n` or `\r\n`).
-    Line,
-    /// The line was longer than the limit: this many bytes, consumed and dropped.
-    TooLong(u64),
-    /// No more input.
-    Eof,
-}
-
-/// How a value scan ended.
-enum ValueEnd {
-    /// The value is in the buffer.
-    Complete,
-    /// Nested deeper than [`MAX_DEPTH`]; consumed, not parsed.
-    TooDeep,
-    /// Longer than the limit: this many bytes, consumed and dropped.
-    TooLong(u64),
-    /// The input ended inside the value.
-    Eof,
-}
-
-/// The read buffer over one (decompressed) input, with the current line number.
-struct Feed<'r> {
-    inner: Box<dyn Read + 'r>,
-    buf: Box<[u8]>,
-    pos: usize,
-    end: usize,
-    eof: bool,
-    /// 1-based line of `buf[pos]`.
-    line: u64,
-    /// Bytes read from `inner`.
-    decoded: u64,
-}
-
-impl<'r> Feed<'r> {
-    fn new(inner: Box<dyn Read + 'r>) -> Self {
-        Feed {
-            inner,
-            buf: vec![0; BUF_SIZE].into_boxed_slice(),
-            pos: 0,
-            end: 0,
-            eof: false,
-            line: 1,
-            decoded: 0,
-        }
-    }
-
-    /// Reads more input after what is buffered; false at the end of input.
-    fn fill(&mut self) -> io::Result<bool> {
-        if self.eof {
-            return Ok(false);
-        }
-        if self.pos == self.end {
-            self.pos = 0;
-            self.end = 0;
-        } else if self.end == self.buf.len() {
-            if self.pos == 0 {
-                // Full of unconsumed bytes: callers never look this far ahead.
-                return Ok(false);
-            }
-            self.buf.copy_within(self.pos..self.end, 0);
-            self.end -= self.pos;
-            self.pos = 0;
-        }
-        loop {
-            match self.inner.read(&mut self.buf[self.end..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(false);
-                }
-                Ok(n) => {
-                    self.end += n;
-                    self.decoded += n as u64;
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// At least `n` buffered bytes (fewer at the end of input).
-    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
-        let n = n.min(BUF_SIZE / 2);
-        while self.end - self.pos < n && self.fill()? {}
-        Ok(&self.buf[self.pos..self.end])
-    }
-
-    /// Consumes `n` buffered bytes, counting their newlines.
-    fn consume_counting(&mut self, n: usize) {
-        let lines = memchr::memchr_iter(b'\n', &self.buf[self.pos..self.pos + n]).count();
-        self.line += lines as u64;
-        self.pos += n;
-    }
-
-    /// Skips whitespace and returns the next byte without consuming it.
-    fn skip_ws(&mut self) -> io::Result<Option<u8>> {
-        loop {
-            while self.pos < self.end {
-                match self.buf[self.pos] {
-                    b' ' | b'\t' | b'\r' => self.pos += 1,
-                    b'\n' => {
-                        self.line += 1;
-                        self.pos += 1;
-                    }
-                    b => return Ok(Some(b)),
-                }
-            }
-            if !self.fill()? {
-                return Ok(None);
-            }
-        }
-    }
-
-    /// Reads one line into `out` (cleared first), unless it is longer than `limit`:
-    /// then it is consumed without being kept.
-    fn read_line(&mut self, out: &mut Vec<u8>, limit: usize) -> io::Result<LineEnd> {
-        out.clear();
-        let mut total = 0u64;
-        let mut any = false;
-        loop {
-            if self.pos == self.end && !self.fill()? {
-                if !any {
-                    return Ok(LineEnd::Eof);
-                }
-                break;
-            }
-            any = true;
-            let data = &self.buf[self.pos..self.end];
-            let (n, newline) = match memchr(b'\n', data) {
-                Some(k) => (k, true),
-                None => (data.len(), false),
-            };
-            total += n as u64;
-            if total <= limit as u64 {
-                out.extend_from_slice(&data[..n]);
-            } else {
-                out.clear();
-            }
-            self.pos += n + usize::from(newline);
-            if newline {
-                self.line += 1;
-                break;
-            }
-        }
-        if total > limit as u64 {
-            return Ok(LineEnd::TooLong(total));
-        }
-        if out.last() == Some(&b'\r') {
-            out.pop();
-        }
-        Ok(LineEnd::Line)
-    }
-
-    /// Consumes the rest of the current line.
-    fn skip_line(&mut self) -> io::Result<()> {
-        loop {
-            if self.pos == self.end && !self.fill()? {
-                return Ok(());
-            }
-            if let Some(k) = memchr(b'\n', &self.buf[self.pos..self.end]) {
-                self.pos += k + 1;
-                self.line += 1;
-                return Ok(());
-            }
-            self.pos = self.end;
-        }
-    }
-
-    /// Scans the rest of one JSON value (whose state so far is `scan`), appending its
-    /// bytes to `out` while the total stays within `limit`.
-    fn scan_value(
-        &mut self,
-        out: &mut Vec<u8>,
-        scan: &mut Scan,
-        limit: usize,
-    ) -> io::Result<ValueEnd> {
-        let mut total = out.len() as u64;
-        let mut over = total > limit as u64;
-        let finish = |scan: &Scan, over: bool, total: u64| {
-            if over {
-                ValueEnd::TooLong(total)
-            } else if scan.too_deep {
-                ValueEnd::TooDeep
-            } else {
-                ValueEnd::Complete
-            }
-        };
-        loop {
-            if self.pos == self.end && !self.fill()? {
-                let scalar_done = scan.scalar && scan.depth == 0 && !scan.in_str;
-                return Ok(if scalar_done {
-                    finish(scan, over, total)
-                } else {
-                    ValueEnd::Eof
-                });
-            }
-            let data = &self.buf[self.pos..self.end];
-            let mut newlines = 0;
-            let stop = scan.feed(data, true, &mut newlines);
-            let n = stop.unwrap_or(data.len());
-            self.line += newlines;
-            total += n as u64;
-            if !over {
-                if total > limit as u64 {
-                    over = true;
-                    out.clear();
-                } else {
-                    out.extend_from_slice(&data[..n]);
-                }
-            }
-            self.pos += n;
-            if stop.is_some() {
-                return Ok(finish(scan, over, total));
-            }
-        }
-    }
-}
-
-/// A resumable byte scan of JSON: nesting depth and string state, enough to find where
-/// a value ends and how deep it goes without parsing it.
-#[derive(Default)]
-struct Scan {
-    depth: u32,
-    in_str: bool,
-    escaped: bool,
-    started: bool,
-    scalar: bool,
-    too_deep: bool,
-}
-
-impl Scan {
-    /// Feeds bytes; with `stop`, returns `Some(n)` when a top-level value ends after
-    /// `n` of them. Counts newlines outside strings.
-    fn feed(&mut self, bytes: &[u8], stop: bool, newlines: &mut u64) -> Option<usize> {
-        let mut i = 0;
-        while i < bytes.len() {
-            if self.in_str {
-                if self.escaped {
-                    self.escaped = false;
-                    i += 1;
-                    continue;
-                }
-                match memchr2(b'"', b'\\', &bytes[i..]) {
-                    None => return None,
-                    Some(k) => {
-                        i += k;
-                        if bytes[i] == b'\\' {
-                            self.escaped = true;
-                        } else {
-                            self.in_str = false;
-                            if stop && self.depth == 0 {
-                                return Some(i + 1);
-                            }
-                        }
-                        i += 1;
-                        continue;
-                    }
-                }
-            }
-            let ends_scalar = stop && self.scalar && self.depth == 0;
-            match bytes[i] {
-                b'"' => {
-                    if ends_scalar {
-                        return Some(i);
-                    }
-                    self.in_str = true;
-                    self.started = true;
-                }
-                b'{' | b'[' => {
-                    if ends_scalar {
-                        return Some(i);
-                    }
-                    self.depth += 1;
-                    self.started = true;
-                    if self.depth > MAX_DEPTH {
-                        self.too_deep = true;
-                    }
-                }
-                b'}' | b']' => {
-                    if self.depth == 0 {
-                        if stop {
-                            // A scalar ends here, or a stray bracket is the value.
-                            return Some(if self.started { i } else { i + 1 });
-                        }
-                    } else {
-                        self.depth -= 1;
-                        if stop && self.depth == 0 {
-                            return Some(i + 1);
-                        }
-                    }
-                }
-                b'\n' => {
-                    *newlines += 1;
-                    if ends_scalar {
-                        return Some(i);
-                    }
-                }
-                b' ' | b'\t' | b'\r' | b',' | b':' => {
-                    if ends_scalar {
-                        return Some(i);
-                    }
-                }
-                _ => {
-                    if self.depth == 0 && !self.started {
-                        self.scalar = true;
-                        self.started = true;
-                    }
-                }
-            }
-            i += 1;
-        }
-        None
-    }
-
-    /// True when a whole value has been seen.
-    fn complete(&self) -> bool {
-        self.started && self.depth == 0 && !self.in_str
-    }
-}
-
-/// True when the JSON text nests deeper than [`MAX_DEPTH`].
-fn too_deep(bytes: &[u8]) -> bool {
-    let mut scan = Scan::default();
-    scan.feed(bytes, false, &mut 0);
-    scan.too_deep
-}
-
 /// The length of a `{"Records": [` prefix (any whitespace) at the start of `data`.
 fn records_prefix(data: &[u8]) -> Option<usize> {
     let ws = |i: &mut usize| {
@@ -689,15 +373,28 @@ fn continues(line: &[u8]) -> bool {
     matches!(last, Some(b'{' | b'[' | b',' | b':'))
 }
 
-/// The first line of a parser error (sonic-rs appends a snippet of the input).
-fn first_line(e: &sonic_rs::Error) -> String {
+/// A parser error as one line, and the input line it is on, for a record that starts
+/// at line `start`. sonic-rs writes `<what> at line L column C` (relative to the
+/// record) and then a snippet of the input on more lines: only `<what>` is kept, and
+/// the position is made absolute.
+fn parse_error(e: &sonic_rs::Error, start: u64) -> (u64, String) {
     let text = e.to_string();
-    let line = text.lines().next().unwrap_or("invalid JSON").trim();
-    let mut chars = line.chars();
-    match chars.next() {
+    let first = text.lines().next().unwrap_or("").trim();
+    let what = match first.find(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    let mut chars = what.chars();
+    let what: String = match chars.next() {
         Some(c) => c.to_lowercase().chain(chars).collect(),
         None => "invalid JSON".to_owned(),
+    };
+    if e.line() == 0 {
+        return (start, what);
     }
+    let line = start + e.line() as u64 - 1;
+    let of_record = if e.line() == 1 { " of the record" } else { "" };
+    (line, format!("{what} at column {}{of_record}", e.column()))
 }
 
 /// The source a JSON record belongs to, by its keys.
@@ -745,7 +442,7 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     fn run(&mut self, feed: &mut Feed) -> io::Result<()> {
         if feed.peek(3)?.starts_with(b"\xEF\xBB\xBF") {
-            feed.pos += 3;
+            feed.consume(3);
         }
         let mut buf = Vec::new();
         let mut empty = true;
@@ -755,7 +452,7 @@ impl Ctx<'_> {
             let line = feed.line;
             match first {
                 b'[' => {
-                    feed.pos += 1;
+                    feed.consume(1);
                     self.array(feed, line, &mut buf)?;
                 }
                 b'{' => match records_prefix(feed.peek(4096)?) {
@@ -817,38 +514,125 @@ impl Ctx<'_> {
         (self.on_event)(event);
     }
 
-    /// A line starting with `{`: one record, or the start of a pretty-printed one.
+    /// A line starting with `{`: one record (JSON lines), several written one after
+    /// the other, or the start of a pretty-printed one.
     fn json_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        if !feed.line_buffered()? {
+            return self.long_line(feed, line, buf);
+        }
         let limit = self.opts.max_record_bytes;
-        match feed.read_line(buf, limit)? {
-            LineEnd::Eof => {}
-            LineEnd::TooLong(n) => self.error(
-                Some(line),
-                format!("line {line} is {n} bytes, over the limit of {limit}"),
-            ),
-            LineEnd::Line => {
-                let mut scan = Scan::default();
-                scan.feed(buf, false, &mut 0);
-                if scan.complete() || !continues(buf) {
-                    self.json(buf, line, scan.too_deep);
-                    return Ok(());
+        let loc = match feed.read_line(buf, limit)? {
+            LineEnd::Eof => return Ok(()),
+            LineEnd::TooLong(n) => {
+                let message = format!("line {line} is {n} bytes, over the limit of {limit}");
+                self.error(Some(line), message);
+                return Ok(());
+            }
+            LineEnd::Line(loc) => loc,
+        };
+        let bytes = loc.bytes(feed, buf);
+        // Fast path: with this few brackets the line cannot nest too deep, so it goes
+        // straight to the parser (no scan); one record is the common case.
+        if memchr::memchr2_iter(b'{', b'[', bytes).count() <= MAX_DEPTH as usize {
+            if let Ok(v) = sonic_rs::from_slice::<Value>(bytes) {
+                self.dispatch(v, line);
+                return Ok(());
+            }
+        }
+        // Several records on the line (concatenated payloads), a deep or a malformed
+        // one, or the first line of a pretty-printed record.
+        let mut rest = bytes;
+        let mut first = true;
+        while !self.done {
+            let blank = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+            rest = &rest[blank..];
+            if rest.is_empty() {
+                break;
+            }
+            let mut scan = Scan::default();
+            match scan.feed(rest, true, &mut 0) {
+                Some(n) => {
+                    self.json(&rest[..n], line, scan.too_deep);
+                    rest = &rest[n..];
                 }
-                buf.push(b'\n');
-                match feed.scan_value(buf, &mut scan, limit)? {
-                    ValueEnd::Complete => self.json(buf, line, false),
-                    ValueEnd::TooDeep => self.json(buf, line, true),
-                    ValueEnd::TooLong(n) => self.error(
-                        Some(line),
-                        format!(
-                            "the record at line {line} is {n} bytes, over the limit of {limit}"
-                        ),
-                    ),
-                    ValueEnd::Eof => self.error(
-                        Some(line),
-                        format!("unexpected end of input in the record starting at line {line}"),
-                    ),
+                None if first && continues(rest) => {
+                    let start = rest.to_vec();
+                    *buf = start;
+                    buf.push(b'\n');
+                    return self.rest_of_record(feed, line, buf, scan);
+                }
+                None => {
+                    self.json(rest, line, scan.too_deep);
+                    break;
                 }
             }
+            first = false;
+        }
+        Ok(())
+    }
+
+    /// The lines after the first of a pretty-printed record (`buf` holds the first).
+    fn rest_of_record(
+        &mut self,
+        feed: &mut Feed,
+        line: u64,
+        buf: &mut Vec<u8>,
+        mut scan: Scan,
+    ) -> io::Result<()> {
+        let limit = self.opts.max_record_bytes;
+        match feed.scan_value(buf, &mut scan, limit)? {
+            ValueEnd::Complete(_) => self.json(buf, line, false),
+            ValueEnd::TooDeep => self.json(buf, line, true),
+            ValueEnd::TooLong(n) => self.error(
+                Some(line),
+                format!("the record at line {line} is {n} bytes, over the limit of {limit}"),
+            ),
+            ValueEnd::Eof | ValueEnd::Broken => self.error(
+                Some(line),
+                format!("unexpected end of input in the record starting at line {line}"),
+            ),
+        }
+        Ok(())
+    }
+
+    /// A line longer than the read buffer: its records one by one, each within the
+    /// record limit (CloudWatch Logs subscription payloads delivered by Firehose are
+    /// written one after the other with no newline between them).
+    fn long_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        let limit = self.opts.max_record_bytes;
+        let mut first = true;
+        while !self.done {
+            if matches!(feed.skip_inline_ws()?, None | Some(b'\n')) {
+                break;
+            }
+            buf.clear();
+            let mut scan = Scan {
+                guard: true,
+                ..Scan::default()
+            };
+            match feed.scan_value(buf, &mut scan, limit)? {
+                ValueEnd::Complete(loc) => self.json(loc.bytes(feed, buf), line, false),
+                ValueEnd::TooDeep => self.json(&[], line, true),
+                ValueEnd::TooLong(n) => {
+                    let alone = first && matches!(feed.skip_inline_ws()?, None | Some(b'\n'));
+                    let message = if alone {
+                        format!("line {line} is {n} bytes, over the limit of {limit}")
+                    } else {
+                        format!("a record on line {line} is {n} bytes, over the limit of {limit}")
+                    };
+                    self.error(Some(line), message);
+                }
+                ValueEnd::Broken => {
+                    self.error(Some(line), format!("line {line} ends inside a record"));
+                    break;
+                }
+                ValueEnd::Eof => {
+                    let message = format!("unexpected end of input in line {line}");
+                    self.error(Some(line), message);
+                    break;
+                }
+            }
+            first = false;
         }
         Ok(())
     }
@@ -867,7 +651,7 @@ impl Ctx<'_> {
                 return Ok(false);
             };
             if next == b']' {
-                feed.pos += 1;
+                feed.consume(1);
                 return Ok(true);
             }
             if !first {
@@ -880,14 +664,14 @@ impl Ctx<'_> {
                     feed.skip_line()?;
                     return Ok(false);
                 }
-                feed.pos += 1;
+                feed.consume(1);
                 match feed.skip_ws()? {
                     Some(b) => next = b,
                     None => continue,
                 }
                 if next == b']' {
                     // A trailing comma: tolerated.
-                    feed.pos += 1;
+                    feed.consume(1);
                     return Ok(true);
                 }
             }
@@ -896,13 +680,13 @@ impl Ctx<'_> {
             buf.clear();
             let mut scan = Scan::default();
             match feed.scan_value(buf, &mut scan, limit)? {
-                ValueEnd::Complete => self.json(buf, line, false),
+                ValueEnd::Complete(loc) => self.json(loc.bytes(feed, buf), line, false),
                 ValueEnd::TooDeep => self.json(buf, line, true),
                 ValueEnd::TooLong(n) => self.error(
                     Some(line),
                     format!("the record at line {line} is {n} bytes, over the limit of {limit}"),
                 ),
-                ValueEnd::Eof => {
+                ValueEnd::Eof | ValueEnd::Broken => {
                     let message =
                         format!("unexpected end of input in the record starting at line {line}");
                     self.error(Some(line), message);
@@ -919,16 +703,18 @@ impl Ctx<'_> {
             return Ok(());
         }
         match feed.skip_ws()? {
-            Some(b'}') => feed.pos += 1,
+            Some(b'}') => feed.consume(1),
             Some(b',') => {
-                feed.pos += 1;
+                feed.consume(1);
                 let line = feed.line;
                 let mut scan = Scan {
                     depth: 1,
                     started: true,
                     ..Scan::default()
                 };
-                if let ValueEnd::Eof = feed.scan_value(&mut Vec::new(), &mut scan, 0)? {
+                if let ValueEnd::Eof | ValueEnd::Broken =
+                    feed.scan_value(&mut Vec::new(), &mut scan, 0)?
+                {
                     let message = "unexpected end of input: the Records object is not closed";
                     self.error(Some(line), message.to_owned());
                 }
@@ -958,7 +744,10 @@ impl Ctx<'_> {
         }
         match sonic_rs::from_slice::<Value>(bytes) {
             Ok(v) => self.dispatch(v, line),
-            Err(e) => self.error(Some(line), first_line(&e)),
+            Err(e) => {
+                let (at, message) = parse_error(&e, line);
+                self.error(Some(at), message);
+            }
         }
     }
 
@@ -967,6 +756,13 @@ impl Ctx<'_> {
         if !v.is_object() {
             self.unrecognized(line, describe(&v));
             return;
+        }
+        // Records first: their keys are found early, containers' keys are misses.
+        if self.opts.source.is_none() {
+            if let Some(source) = classify(&v) {
+                self.emit(source, Raw::Json(v), line, None);
+                return;
+            }
         }
         if v.get("Records").is_some_and(|r| r.is_array()) {
             // `Records` not first: parsed whole; move each record out of the array.
@@ -985,12 +781,6 @@ impl Ctx<'_> {
         if cloudtrail::is_digest(&v) {
             self.skip("CloudTrail digest file".to_owned());
             return;
-        }
-        if self.opts.source.is_none() {
-            if let Some(source) = classify(&v) {
-                self.emit(source, Raw::Json(v), line, None);
-                return;
-            }
         }
         match eks::wrapper(&v) {
             Some(eks::Wrapper::Control) => self.recognized = true,
@@ -1055,7 +845,10 @@ impl Ctx<'_> {
                     self.record(v, line, log_group);
                 }
             }
-            Err(e) => self.error(Some(line), format!("log event message: {}", first_line(&e))),
+            Err(e) => {
+                let (_, message) = parse_error(&e, 1);
+                self.error(Some(line), format!("log event message: {message}"));
+            }
         }
     }
 
@@ -1073,7 +866,7 @@ impl Ctx<'_> {
                 Some(line),
                 format!("line {line} is {n} bytes, over the limit of {limit}"),
             ),
-            LineEnd::Line => match std::str::from_utf8(buf) {
+            LineEnd::Line(loc) => match std::str::from_utf8(loc.bytes(feed, buf)) {
                 Ok(text) => self.text(text, line),
                 Err(_) if !self.recognized => {
                     self.skip("binary content (not UTF-8 text)".to_owned())

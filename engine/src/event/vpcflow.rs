@@ -133,7 +133,7 @@ pub(crate) fn is_header(line: &str) -> bool {
     let mut known = 0;
     for tok in line.split_ascii_whitespace() {
         let b = tok.as_bytes();
-        if !b[0].is_ascii_lowercase()
+        if !b.first().is_some_and(u8::is_ascii_lowercase)
             || !b
                 .iter()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
+use super::scan::string_end;
 use super::*;
 use crate::event::FieldValue;
 
@@ -815,4 +816,247 @@ fn raw_paths_on_events() {
             .to_string(),
         r#"["deployer"]"#
     );
+}
+
+#[test]
+fn records_and_lines_across_buffer_boundaries() {
+    let n = 3000;
+    let records: Vec<String> = (0..n).map(ct_line).collect();
+    let want: Vec<String> = (0..n).map(|i| format!("id-{i}")).collect();
+    // Pretty-ish Records document, one record per line after the opening line.
+    let body = format!("{{\n\"Records\": [\n{}\n]}}\n", records.join(",\n"));
+    assert!(body.len() > 2 * BUF_SIZE);
+    let out = read_bytes(body.as_bytes());
+    assert!(out.errors.is_empty(), "{:?}", out.messages());
+    assert_eq!(event_ids(&out), want);
+    assert_eq!(out.lines(), (3..3 + n as u64).collect::<Vec<_>>());
+    // JSON lines.
+    let body: String = records.iter().map(|r| format!("{r}\r\n")).collect();
+    let out = read_bytes(body.as_bytes());
+    assert!(out.errors.is_empty(), "{:?}", out.messages());
+    assert_eq!(event_ids(&out), want);
+    assert_eq!(out.lines(), (1..=n as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn string_end_finds_the_first_quote_or_backslash() {
+    for len in 0..150 {
+        for at in 0..=len {
+            for stop in [b'"', b'\\'] {
+                let mut bytes = vec![b'x'; len];
+                if at < len {
+                    bytes[at] = stop;
+                }
+                // Bytes that trip naive zero-byte tricks must not match.
+                if at > 0 {
+                    bytes[at - 1] = b'"' + 128;
+                }
+                let want = (at < len).then_some(at);
+                assert_eq!(string_end(&bytes), want, "len {len} at {at}");
+            }
+        }
+    }
+}
+
+#[test]
+fn scan_resumes_at_every_split() {
+    let text = br#"{"a":"x\"y\\","b":["]",{"c":"\\\"}"}],"d":"\u0041"} tail"#;
+    let mut whole = Scan::default();
+    let end = whole.feed(text, true, &mut 0);
+    assert_eq!(end, Some(text.len() - 5));
+    for split in 0..text.len() {
+        let mut scan = Scan::default();
+        let got = match scan.feed(&text[..split], true, &mut 0) {
+            Some(n) => Some(n),
+            None => scan.feed(&text[split..], true, &mut 0).map(|n| split + n),
+        };
+        assert_eq!(got, end, "split at {split}");
+    }
+}
+
+/// Random JSON-like text: strings with escapes and brackets inside, brackets, commas,
+/// colons, spaces, newlines and letters outside (backslashes only inside strings, as
+/// in any valid JSON).
+fn random_jsonish(next: &mut impl FnMut() -> u64) -> Vec<u8> {
+    let mut text = vec![b'{'];
+    let tokens = (next() % 120) as usize;
+    for _ in 0..tokens {
+        match next() % 8 {
+            0 | 1 => {
+                text.push(b'"');
+                for _ in 0..next() % 90 {
+                    let pieces: [&[u8]; 8] = [
+                        b"a", b"\\\\", b"\\\"", b"{", b"]", b"\n", b"x y", b"\\u0041",
+                    ];
+                    text.extend_from_slice(pieces[(next() % 8) as usize]);
+                }
+                text.push(b'"');
+            }
+            2 => text.push(b'{'),
+            3 => text.push(b'['),
+            4 => text.push(b'}'),
+            5 => text.push(b']'),
+            6 => text.extend_from_slice(b", :"),
+            _ => text.extend_from_slice(b"\n 1 true"),
+        }
+    }
+    text
+}
+
+/// The block scan agrees with the byte scan, whole and split at any point.
+#[test]
+fn block_scan_matches_byte_scan() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..4000 {
+        let text = random_jsonish(&mut next);
+        for stop in [true, false] {
+            let mut reference = Scan::default();
+            let mut want_lines = 0;
+            let want = reference.feed_bytes(&text, stop, &mut want_lines);
+            let split = (next() % (text.len() as u64 + 1)) as usize;
+            let mut scan = Scan::default();
+            let mut lines = 0;
+            let got = match scan.feed(&text[..split], stop, &mut lines) {
+                Some(n) => Some(n),
+                None => scan
+                    .feed(&text[split..], stop, &mut lines)
+                    .map(|n| split + n),
+            };
+            let shown = String::from_utf8_lossy(&text);
+            assert_eq!(
+                got, want,
+                "round {round} stop {stop} split {split}: {shown}"
+            );
+            assert_eq!(
+                lines, want_lines,
+                "round {round} stop {stop} lines: {shown}"
+            );
+            if want.is_none() {
+                assert_eq!(
+                    (scan.depth, scan.in_str, scan.too_deep),
+                    (reference.depth, reference.in_str, reference.too_deep),
+                    "round {round} state: {shown}"
+                );
+            }
+        }
+    }
+}
+
+/// Garbage (backslashes outside strings, stray quotes) never panics.
+#[test]
+fn block_scan_survives_garbage() {
+    let alphabet = b"{}[]\"\\ab:,\n";
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..2000 {
+        let len = (seed % 500) as usize;
+        let mut text = vec![b'['];
+        for _ in 0..len {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+        }
+        for stop in [true, false] {
+            let mut scan = Scan::default();
+            if let Some(n) = scan.feed(&text, stop, &mut 0) {
+                assert!(n <= text.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn parse_errors_point_at_their_line() {
+    let body = format!(
+        "{}\n{{\n  \"eventVersion\": \"1.09\",\n  \"eventName\": \"X\"\n  \"eventSource\": \"iam.amazonaws.com\"\n}}\n{}\n",
+        ct_line(0),
+        ct_line(1)
+    );
+    let out = read_bytes(body.as_bytes());
+    assert_eq!(event_ids(&out), ["id-0", "id-1"]);
+    assert_eq!(
+        out.messages(),
+        ["t.json:5: expected this character to be either a ',' or a ']' while parsing at column 3"]
+    );
+    let out = read_bytes(b"{\"eventName\": oops}\n");
+    assert_eq!(
+        out.messages(),
+        ["t.json:1: invalid JSON value at column 15 of the record"]
+    );
+}
+
+/// A CloudWatch Logs subscription payload carrying `n` audit events.
+fn payload(cluster: &str, first: usize, n: usize) -> String {
+    let events: Vec<String> = (first..first + n)
+        .map(|i| {
+            let audit = format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a-{i}","stage":"ResponseComplete","verb":"get","user":{{"username":"u"}}}}"#
+            );
+            format!(
+                r#"{{"id":"{i}","timestamp":1714561200000,"message":{}}}"#,
+                serde_json::to_string(&audit).unwrap()
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"messageType":"DATA_MESSAGE","owner":"111122223333","logGroup":"/aws/eks/{cluster}/cluster","logStream":"kube-apiserver-audit-1","subscriptionFilters":["f"],"logEvents":[{}]}}"#,
+        events.join(",")
+    )
+}
+
+fn audit_ids(out: &Outcome) -> Vec<String> {
+    out.events
+        .iter()
+        .map(|e| e.field("event.id").unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn concatenated_records_on_one_line() {
+    // Short: several records back to back, and spaced.
+    let body = format!(
+        "{}{} {}\n{}\n",
+        ct_line(0),
+        ct_line(1),
+        ct_line(2),
+        ct_line(3)
+    );
+    let out = read_bytes(body.as_bytes());
+    assert!(out.errors.is_empty(), "{:?}", out.messages());
+    assert_eq!(event_ids(&out), ["id-0", "id-1", "id-2", "id-3"]);
+    assert_eq!(out.lines(), [1, 1, 1, 2]);
+    // Firehose: gzip members, each a subscription payload with no newline, the whole
+    // object one line much longer than the read buffer.
+    let mut gz = Vec::new();
+    let mut want = Vec::new();
+    for p in 0..40 {
+        gz.extend(gzip(payload("prod", p * 100, 100).as_bytes()));
+        want.extend((p * 100..p * 100 + 100).map(|i| format!("a-{i}")));
+    }
+    let out = read_with("firehose", &gz[..], &ReadOptions::default());
+    assert!(out.errors.is_empty(), "{:?}", out.messages());
+    assert!(out.stats.decoded_bytes > 2 * BUF_SIZE as u64);
+    assert_eq!(audit_ids(&out), want);
+    assert!(out
+        .events
+        .iter()
+        .all(|e| e.field("k8s.cluster").unwrap().to_string() == "prod"));
+}
+
+#[test]
+fn long_line_cut_inside_a_record_resumes_at_the_next_line() {
+    let long = payload("prod", 0, 2000);
+    assert!(long.len() > BUF_SIZE);
+    let cut = &long[..long.len() - 100];
+    let body = format!("{}\n{long}{cut}\n{}\n", ct_line(0), ct_line(1));
+    let out = read_bytes(body.as_bytes());
+    assert_eq!(out.messages(), ["t.json:2: line 2 ends inside a record"]);
+    assert_eq!(out.events.len(), 2 + 2000);
+    assert_eq!(out.events.last().unwrap().origin.line, 3);
 }
