@@ -17,6 +17,19 @@ fn builtin_rule_ids() -> BTreeSet<String> {
         .collect()
 }
 
+/// A fixture that must match `account.root-console-login`.
+fn root_login_hit_fixture() -> std::path::PathBuf {
+    std::fs::read_dir(repo().join("rules/account/root-console-login"))
+        .expect("root-console-login fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("hit-"))
+        })
+        .expect("a hit fixture")
+}
+
 fn findings(jsonl: &str) -> Vec<Value> {
     jsonl
         .lines()
@@ -60,16 +73,7 @@ fn scanning_the_samples_fires_every_builtin_rule() {
 
 #[test]
 fn scan_reports_bad_lines_and_keeps_the_good_ones() {
-    let fixture = repo().join("rules/account/root-console-login");
-    let hit = std::fs::read_dir(&fixture)
-        .expect("root-console-login fixtures")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("hit-"))
-        })
-        .expect("a hit fixture");
+    let hit = root_login_hit_fixture();
     let event: Value = serde_json::from_slice(&std::fs::read(hit).expect("read")).expect("JSON");
     let line = serde_json::to_string(&event).expect("serialize");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -126,16 +130,7 @@ fn test_command_passes_on_the_builtin_library() {
 
 #[test]
 fn explain_shows_each_predicate() {
-    let dir = repo().join("rules/account/root-console-login");
-    let hit = std::fs::read_dir(&dir)
-        .expect("fixtures")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("hit-"))
-        })
-        .expect("a hit fixture");
+    let hit = root_login_hit_fixture();
     let (code, out) = picket(&[
         "explain",
         "account.root-console-login",
