@@ -35,8 +35,9 @@ fn short_resource(f: &Finding) -> String {
         })
     };
     match r.get("resourceType").and_then(Value::as_str) {
-        Some("S3Bucket") => pick(&[&["s3BucketDetails", "0", "name"]])
-            .or_else(|| r.pointer("/s3BucketDetails/0/name").and_then(s))
+        Some("S3Bucket") => r
+            .pointer("/s3BucketDetails/0/name")
+            .and_then(s)
             .map(|b| format!("bucket {b}")),
         Some("AccessKey") => pick(&[
             &["accessKeyDetails", "userName"],
@@ -54,6 +55,11 @@ fn short_resource(f: &Finding) -> String {
         Some("EKSCluster") => r
             .pointer("/kubernetesDetails/kubernetesUserDetails/username")
             .and_then(s)
+            // EKS names IAM principals by ARN; the name after the last `/` is enough here.
+            .map(|u| match u.strip_prefix("arn:") {
+                Some(_) => u.rsplit('/').next().unwrap_or(&u).to_string(),
+                None => u,
+            })
             .map(|u| match r.pointer("/eksClusterDetails/name").and_then(s) {
                 Some(c) => format!("{u} @ {c}"),
                 None => u,
@@ -63,29 +69,33 @@ fn short_resource(f: &Finding) -> String {
     .unwrap_or_else(|| "-".to_string())
 }
 
-/// Findings as a table for a terminal.
+/// Findings as a table for a terminal: the type over the rule that raised it, the
+/// resource over its account and region.
 pub fn table(findings: &[Finding]) -> String {
     let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
+    t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header([
             "severity",
-            "type",
+            "finding / rule",
             "count",
-            "account / region",
-            "resource",
-            "last seen",
-            "rule",
+            "resource / account",
+            "last seen (UTC)",
         ]);
     for f in findings {
+        let place = format!("{} {}", f.account_id, f.region);
+        let last = f.service.event_last_seen.replace('T', " ");
+        let last = last
+            .split('.')
+            .next()
+            .unwrap_or(&last)
+            .trim_end_matches('Z');
         t.add_row(vec![
             Cell::new(format!("{} {:.1}", severity_band(f.severity), f.severity)),
-            Cell::new(&f.finding_type),
+            Cell::new(format!("{}\n{}", f.finding_type, f.rule.id)),
             Cell::new(f.service.count).set_alignment(CellAlignment::Right),
-            Cell::new(format!("{} {}", f.account_id, f.region).trim().to_string()),
-            Cell::new(short_resource(f)),
-            Cell::new(&f.service.event_last_seen),
-            Cell::new(&f.rule.id),
+            Cell::new(format!("{}\n{}", short_resource(f), place.trim())),
+            Cell::new(last),
         ]);
     }
     t.to_string()
