@@ -140,3 +140,44 @@ fn explain_shows_each_predicate() {
     assert!(out.contains("MATCH"), "{out}");
     assert!(out.contains("true "), "{out}");
 }
+
+#[test]
+fn test_command_runs_inline_tests_and_fixtures_of_a_user_pack() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule_dir = dir.path().join("instance");
+    std::fs::create_dir_all(rule_dir.join("stratum-port")).expect("mkdir");
+    // The rule uses a list of the built-in pack (`mining_ports`).
+    std::fs::write(
+        rule_dir.join("stratum-port.yaml"),
+        "id: instance.stratum-port\ntype: CryptoCurrency:EC2/BitcoinTool.B\ntitle: t\nseverity: high\n\
+         source: vpcflow\ncategory: instance\ndescription: d\nwhen: dst.port in mining_ports and net.action == \"ACCEPT\"\n\
+         tests:\n  - name: accepted stratum flow\n    event: stratum-port/accepted.log\n    expect: match\n\
+         \x20 - name: wrongly expected\n    event: stratum-port/rejected.log\n    expect: match\n",
+    )
+    .expect("write rule");
+    let line = |action: &str| {
+        format!("2 111122223333 eni-0a1b2c3d 10.0.1.5 198.51.100.7 49152 3333 6 10 840 1700000000 1700000060 {action} OK\n")
+    };
+    std::fs::write(rule_dir.join("stratum-port/accepted.log"), line("ACCEPT")).expect("write");
+    std::fs::write(rule_dir.join("stratum-port/rejected.log"), line("REJECT")).expect("write");
+    std::fs::write(
+        rule_dir.join("stratum-port/hit-accepted.log"),
+        line("ACCEPT"),
+    )
+    .expect("write");
+    std::fs::write(
+        rule_dir.join("stratum-port/miss-rejected.log"),
+        line("REJECT"),
+    )
+    .expect("write");
+
+    let (code, out) = picket(&["test", dir.path().to_str().expect("path")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("1 rules, 4 cases: 3 passed, 1 failed"),
+        "{out}"
+    );
+    let failing: Vec<&str> = out.lines().filter(|l| l.contains("FAIL")).collect();
+    assert_eq!(failing.len(), 1, "{out}");
+    assert!(failing[0].contains("wrongly expected"), "{out}");
+}
