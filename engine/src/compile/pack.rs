@@ -179,6 +179,11 @@ impl RulePack {
             .map(|&i| &self.rules[i as usize])
     }
 
+    /// Indexes (into [`RulePack::rules`]) of the rules that read `source`, ascending.
+    pub fn rule_indexes(&self, source: Source) -> &[u32] {
+        &self.by_source[source_index(source)]
+    }
+
     /// The rule with that id.
     pub fn rule(&self, id: &str) -> Option<&CompiledRule> {
         self.rules.iter().find(|r| r.meta.id == id)

@@ -6,8 +6,11 @@
 //!
 //! [`Cond`]: crate::compile::ir::Cond
 
+mod dispatch;
 pub mod eval;
 pub mod fixtures;
+
+pub use dispatch::Dispatch;
 
 use crate::compile::{CompiledRule, RulePack};
 use crate::event::Event;
@@ -21,26 +24,39 @@ pub struct Match<'p> {
     pub matched: Vec<String>,
 }
 
-/// Runs a pack over events.
+/// Runs a pack over events: the dispatch index picks the rules an event can match,
+/// the evaluator runs those.
 pub struct Matcher<'p> {
     pack: &'p RulePack,
+    dispatch: Dispatch,
 }
 
 impl<'p> Matcher<'p> {
-    /// A matcher over a pack.
+    /// A matcher over a pack (builds its dispatch index).
     pub fn new(pack: &'p RulePack) -> Self {
-        Matcher { pack }
+        Matcher {
+            pack,
+            dispatch: Dispatch::new(pack),
+        }
     }
 
-    /// Calls `on_match` for every rule of the event's source that matches it.
+    /// The dispatch index, for diagnostics.
+    pub fn dispatch(&self) -> &Dispatch {
+        &self.dispatch
+    }
+
+    /// Calls `on_match` for every rule of the event's source that matches it, in rule
+    /// order.
     pub fn run(&self, event: &Event, mut on_match: impl FnMut(Match<'p>)) {
-        for rule in self.pack.rules_for(event.source) {
+        let rules = &self.pack.rules;
+        self.dispatch.candidates(event, |i| {
+            let rule = &rules[i as usize];
             if eval::matches(rule, event) {
                 on_match(Match {
                     rule,
                     matched: eval::explain(rule, event),
                 });
             }
-        }
+        });
     }
 }

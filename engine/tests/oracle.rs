@@ -1,0 +1,130 @@
+//! The optimized matcher agrees with the reference evaluator.
+//!
+//! Property test: random rule packs (equality, `in`, `!=`, substring, `exists`,
+//! quantifiers, `and`/`or`/`not` over a small vocabulary, so rules and events collide
+//! often) and random CloudTrail events; for every event, the rules `Matcher` reports and
+//! their explanations must be exactly those of evaluating every rule of the source with
+//! the reference evaluator.
+
+use picket::compile::{compile, PackFiles};
+use picket::event::{read_stream, Event, ReadOptions, ReadStats};
+use picket::run::{eval, Matcher};
+use proptest::prelude::*;
+
+const OPS: &[&str] = &[
+    "StopLogging",
+    "DeleteTrail",
+    "PutBucketPolicy",
+    "ListUsers",
+    "ConsoleLogin",
+];
+const SERVICES: &[&str] = &[
+    "cloudtrail.amazonaws.com",
+    "s3.amazonaws.com",
+    "iam.amazonaws.com",
+];
+const AGENTS: &[&str] = &[
+    "aws-cli/2.15 kali",
+    "Boto3/1.34",
+    "console.amazonaws.com",
+    "Parrot/1",
+];
+const TYPES: &[&str] = &["Root", "IAMUser", "AssumedRole", "AWSService"];
+
+fn pick(list: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+    proptest::sample::select(list)
+}
+
+fn leaf() -> impl Strategy<Value = String> {
+    prop_oneof![
+        pick(OPS).prop_map(|o| format!("api.operation == \"{o}\"")),
+        pick(OPS).prop_map(|o| format!("eventName == \"{o}\"")),
+        proptest::sample::subsequence(OPS, 1..4).prop_map(|v| format!(
+            "api.operation in ({})",
+            v.iter()
+                .map(|o| format!("\"{o}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        pick(OPS).prop_map(|o| format!("api.operation != \"{o}\"")),
+        pick(OPS).prop_map(|o| format!("api.operation ~= \"{}\"", o.to_lowercase())),
+        pick(SERVICES).prop_map(|s| format!("api.service == \"{s}\"")),
+        pick(TYPES).prop_map(|t| format!("actor.type == \"{t}\"")),
+        prop_oneof![Just("kali"), Just("KALI"), Just("boto"), Just("parrot")]
+            .prop_map(|n| format!("user_agent contains~ \"{n}\"")),
+        Just("error.code exists".to_string()),
+        Just("outcome == \"success\"".to_string()),
+        Just(
+            "any(resources, type == \"AWS::S3::Bucket\" and ARN startswith \"arn:aws:s3\")"
+                .to_string()
+        ),
+    ]
+}
+
+fn condition() -> impl Strategy<Value = String> {
+    leaf().prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} and {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} or {b})")),
+            inner.prop_map(|a| format!("not ({a})")),
+        ]
+    })
+}
+
+fn event() -> impl Strategy<Value = String> {
+    (
+        pick(OPS),
+        pick(SERVICES),
+        pick(AGENTS),
+        pick(TYPES),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(op, svc, ua, ty, failed, bucket)| {
+            let error = if failed { r#""errorCode":"AccessDenied","# } else { "" };
+            let resources = if bucket {
+                r#""resources":[{"type":"AWS::IAM::Role","ARN":"arn:aws:iam::111122223333:role/x"},{"type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::b"}],"#
+            } else {
+                r#""resources":[{"type":"AWS::S3::Bucket","ARN":"arn:aws:iam::111122223333:role/x"}],"#
+            };
+            format!(
+                r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"{svc}","eventName":"{op}","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"{ua}",{error}{resources}"userIdentity":{{"type":"{ty}","arn":"arn:aws:iam::111122223333:user/u","accountId":"111122223333"}},"recipientAccountId":"111122223333","eventType":"AwsApiCall"}}"#
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn matcher_agrees_with_reference(conds in proptest::collection::vec(condition(), 1..12),
+                                     events in proptest::collection::vec(event(), 1..20)) {
+        let mut files = PackFiles::default();
+        for (i, when) in conds.iter().enumerate() {
+            let text = format!(
+                "id: account.r{i}\ntype: Policy:IAMUser/RootCredentialUsage\ntitle: t\nseverity: low\nsource: cloudtrail\ncategory: account\ndescription: d\nwhen: '{}'\n",
+                when.replace('\'', "''")
+            );
+            files.files.insert(format!("account/r{i}.yaml"), text.into_bytes());
+        }
+        let compiled = compile(&[files]);
+        prop_assert_eq!(compiled.error_count(), 0, "{:?}", compiled.diagnostics.iter().map(|d| d.render(false)).collect::<Vec<_>>());
+        let pack = &compiled.pack;
+        let matcher = Matcher::new(pack);
+        let text = events.join("\n");
+        let mut parsed: Vec<Event> = Vec::new();
+        read_stream("e.jsonl", text.as_bytes(), &ReadOptions::default(), &mut ReadStats::default(),
+                    &mut |e| parsed.push(e), &mut |e| panic!("{e}"));
+        prop_assert_eq!(parsed.len(), events.len());
+        for ev in &parsed {
+            let mut fast = Vec::new();
+            matcher.run(ev, |m| fast.push((m.rule.meta.id.clone(), m.matched)));
+            let slow: Vec<_> = pack
+                .rules_for(ev.source)
+                .filter(|r| eval::matches(r, ev))
+                .map(|r| (r.meta.id.clone(), eval::explain(r, ev)))
+                .collect();
+            prop_assert_eq!(fast, slow);
+        }
+    }
+}
