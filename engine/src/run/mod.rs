@@ -9,6 +9,9 @@
 mod dispatch;
 pub mod eval;
 pub mod fixtures;
+mod profile;
+
+pub use profile::Profile;
 
 pub use dispatch::Dispatch;
 
