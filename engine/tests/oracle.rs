@@ -53,6 +53,27 @@ fn leaf() -> impl Strategy<Value = String> {
         prop_oneof![Just("kali"), Just("KALI"), Just("boto"), Just("parrot")]
             .prop_map(|n| format!("user_agent contains~ \"{n}\"")),
         Just("error.code exists".to_string()),
+        prop_oneof![Just("aws-cli"), Just("AWS-CLI"), Just("Boto3"), Just("")]
+            .prop_map(|n| format!("user_agent startswith \"{n}\"")),
+        prop_oneof![Just("kali"), Just("KALI"), Just("/1"), Just(".com")]
+            .prop_map(|n| format!("user_agent endswith~ \"{n}\"")),
+        prop_oneof![Just("kali"), Just("Boto"), Just("amazonaws")]
+            .prop_map(|n| format!("user_agent contains \"{n}\"")),
+        prop_oneof![Just("aws-cli"), Just("AWS-CLI"), Just("Boto3")]
+            .prop_map(|n| format!("user_agent startswith~ \"{n}\"")),
+        proptest::sample::subsequence(TYPES, 1..3).prop_map(|v| format!(
+            "actor.type in~ ({})",
+            v.iter()
+                .map(|o| format!("\"{}\"", o.to_uppercase()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Just("resources.type == \"AWS::S3::Bucket\"".to_string()),
+        Just("resources.ARN endswith \":role/x\"".to_string()),
+        Just("resources.type contains~ \"iam\"".to_string()),
+        Just("userIdentity.type == \"Root\"".to_string()),
+        Just("lower(user_agent) contains \"kali\"".to_string()),
+        Just("error.code in (\"AccessDenied\", \"Throttling\")".to_string()),
         Just("outcome == \"success\"".to_string()),
         Just(
             "any(resources, type == \"AWS::S3::Bucket\" and ARN startswith \"arn:aws:s3\")"

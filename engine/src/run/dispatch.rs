@@ -1,180 +1,557 @@
-//! The dispatch index: which rules an event can match at all, from one field lookup.
+//! The dispatch stage: literal tests of all rules, computed once per event and per
+//! field, and the rules an event can match at all.
 //!
-//! For each source the index picks the string field that the most rules constrain in
-//! their top-level conjunction (`api.operation == "StopLogging"`, `api.operation in
-//! (…)`, or the raw `eventName` it reads), and maps each constrained value to its rules.
-//! An event then visits the rules listed under its value plus the rules that do not
-//! constrain the field, in rule order; the others cannot match, since a test of a field
-//! against values it does not have is false (docs/language.md).
+//! At build time every string test of every rule (`==`, `~=`, `in`, `in~`, `contains`,
+//! `startswith`, `endswith`, with or without `~`) is grouped by the field it reads:
+//! equality and membership become one hash lookup per field, substring tests one
+//! Aho-Corasick automaton per field (one case-sensitive, one ASCII case-insensitive).
+//! Identical tests of different rules share one slot. Each rule gets an *anchor*: a set
+//! of grouped tests of which one must hold for the rule to match (taken from its
+//! top-level `and`, or from every branch of an `or`); rules without one are always
+//! visited.
+//!
+//! Per event, the groups of the event's source run once, giving the truth of every
+//! grouped test; the rules whose anchor holds are evaluated, in rule order, by the
+//! reference evaluator reading those truths instead of testing again. Semantics are the
+//! reference evaluator's (a property test checks it): a missing field makes its tests
+//! false, a list holds when an element does, non-strings never pass a string test.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use picket_grammar::ast::StrOp;
 
 use crate::compile::ir::{CmpOp, Cond, FieldRef, Operand, Pred, Test};
 use crate::compile::RulePack;
-use crate::event::{catalog, Event, FieldDef, FieldType, FieldValue, Source};
+use crate::event::{Event, FieldValue, Source};
 
-/// The field an index dispatches on, with the raw path it reads for the source.
-#[derive(Debug, Clone, Copy)]
-struct KeyField {
-    def: &'static FieldDef,
-    raw: Option<&'static [&'static str]>,
+/// What a grouped test checks on each string of its field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Literal {
+    /// `==` / `in`: equal to one of the values.
+    Exact(Vec<String>),
+    /// `~=` / `in~`: equal ignoring case (values lower-cased).
+    ExactNocase(Vec<String>),
+    /// Substring test; the needle is lower-cased ASCII when `nocase`.
+    Sub {
+        op: u8,
+        needle: String,
+        nocase: bool,
+    },
 }
 
-impl KeyField {
-    fn is(&self, field: &FieldRef) -> bool {
-        match field {
-            FieldRef::Catalog(d) => std::ptr::eq(*d, self.def),
-            FieldRef::Raw(path) => self.raw.is_some_and(|raw| {
-                raw.len() == path.len()
-                    && raw.iter().zip(path).all(
-                        |(r, seg)| matches!(seg, picket_grammar::ast::Segment::Name(n) if n == r),
-                    )
-            }),
-            FieldRef::Elem(_) => false,
+fn op_code(op: StrOp) -> u8 {
+    match op {
+        StrOp::Contains => 0,
+        StrOp::StartsWith => 1,
+        StrOp::EndsWith => 2,
+    }
+}
+
+/// The field and literal of a test that can be grouped.
+fn groupable(test: &Test) -> Option<(&FieldRef, Literal)> {
+    match test {
+        Test::Compare {
+            lhs: Operand::Field(f),
+            op,
+            rhs: Operand::Lit(FieldValue::Str(v)),
+        } if !matches!(f, FieldRef::Elem(_)) => match op {
+            CmpOp::Eq => Some((f, Literal::Exact(vec![v.to_string()]))),
+            CmpOp::EqNocase => Some((f, Literal::ExactNocase(vec![v.to_lowercase()]))),
+            _ => None,
+        },
+        Test::In {
+            lhs: Operand::Field(f),
+            set,
+        } if !matches!(f, FieldRef::Elem(_)) && set.ints.is_empty() && set.others.is_empty() => {
+            let mut values: Vec<String> = set.strings.iter().cloned().collect();
+            values.sort();
+            Some((
+                f,
+                if set.nocase {
+                    Literal::ExactNocase(values)
+                } else {
+                    Literal::Exact(values)
+                },
+            ))
+        }
+        Test::Str {
+            lhs: Operand::Field(f),
+            op,
+            needle,
+        } if !matches!(f, FieldRef::Elem(_))
+            && !needle.text.is_empty()
+            && (!needle.nocase || needle.text.is_ascii()) =>
+        {
+            Some((
+                f,
+                Literal::Sub {
+                    op: op_code(*op),
+                    needle: needle.text.clone(),
+                    nocase: needle.nocase,
+                },
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn same_field(a: &FieldRef, b: &FieldRef) -> bool {
+    match (a, b) {
+        (FieldRef::Catalog(x), FieldRef::Catalog(y)) => std::ptr::eq(*x, *y),
+        (FieldRef::Raw(x), FieldRef::Raw(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Substring patterns of one field and one case mode.
+#[derive(Debug)]
+struct Patterns {
+    automaton: AhoCorasick,
+    /// Per pattern: operator code and the grouped tests it decides.
+    targets: Vec<(u8, u32)>,
+}
+
+impl Patterns {
+    fn build(items: &[(u8, String, u32)], nocase: bool) -> Option<Patterns> {
+        if items.is_empty() {
+            return None;
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .ascii_case_insensitive(nocase)
+            .build(items.iter().map(|(_, n, _)| n.as_str()))
+            .ok()?;
+        Some(Patterns {
+            automaton,
+            targets: items.iter().map(|(op, _, id)| (*op, *id)).collect(),
+        })
+    }
+
+    fn run(&self, hay: &str, truth: &mut [u64]) {
+        for m in self.automaton.find_overlapping_iter(hay) {
+            let (op, id) = self.targets[m.pattern().as_usize()];
+            let holds = match op {
+                0 => true,
+                1 => m.start() == 0,
+                _ => m.end() == hay.len(),
+            };
+            if holds {
+                set(truth, id);
+            }
         }
     }
 }
 
-/// The index of one source.
-#[derive(Debug, Default)]
-struct SourceIndex {
-    key: Option<KeyField>,
-    by_value: HashMap<Box<str>, Vec<u32>>,
-    /// Rules that do not constrain the key (all the source's rules when there is none).
-    always: Vec<u32>,
+/// Every grouped test on one field.
+#[derive(Debug)]
+struct FieldGroup {
+    field: FieldRef,
+    exact: HashMap<Box<str>, Vec<u32>>,
+    exact_nocase: HashMap<Box<str>, Vec<u32>>,
+    subs: Vec<(u8, String, u32)>,
+    subs_nocase: Vec<(u8, String, u32)>,
+    patterns: Option<Patterns>,
+    patterns_nocase: Option<Patterns>,
 }
 
-/// Per-source dispatch indexes of a pack.
-#[derive(Debug, Default)]
-pub struct Dispatch {
-    sources: [SourceIndex; 5],
-}
+impl FieldGroup {
+    fn new(field: FieldRef) -> FieldGroup {
+        FieldGroup {
+            field,
+            exact: HashMap::new(),
+            exact_nocase: HashMap::new(),
+            subs: Vec::new(),
+            subs_nocase: Vec::new(),
+            patterns: None,
+            patterns_nocase: None,
+        }
+    }
 
-/// Values of the key field that the condition requires, or `None` when it does not
-/// constrain the key.
-fn required(cond: &Cond, preds: &[Pred], key: &KeyField) -> Option<HashSet<Box<str>>> {
-    match cond {
-        Cond::Pred(i) => match &preds.get(*i as usize)?.test {
-            Test::Compare {
-                lhs: Operand::Field(f),
-                op: CmpOp::Eq,
-                rhs: Operand::Lit(FieldValue::Str(v)),
-            } if key.is(f) => Some(HashSet::from([Box::from(v.as_ref())])),
-            Test::In {
-                lhs: Operand::Field(f),
-                set,
-            } if key.is(f) && !set.nocase && set.ints.is_empty() && set.others.is_empty() => {
-                Some(set.strings.iter().map(|s| Box::from(s.as_str())).collect())
+    fn add(&mut self, literal: &Literal, id: u32) {
+        match literal {
+            Literal::Exact(values) => {
+                for v in values {
+                    self.exact.entry(v.as_str().into()).or_default().push(id);
+                }
             }
-            _ => None,
-        },
+            Literal::ExactNocase(values) => {
+                for v in values {
+                    self.exact_nocase
+                        .entry(v.as_str().into())
+                        .or_default()
+                        .push(id);
+                }
+            }
+            Literal::Sub { op, needle, nocase } => {
+                let list = if *nocase {
+                    &mut self.subs_nocase
+                } else {
+                    &mut self.subs
+                };
+                list.push((*op, needle.clone(), id));
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.patterns = Patterns::build(&self.subs, false);
+        self.patterns_nocase = Patterns::build(&self.subs_nocase, true);
+    }
+
+    fn run(&self, event: &Event, truth: &mut [u64]) {
+        let Some(value) = self.field.get(event) else {
+            return;
+        };
+        for_each_str(&value, &mut |s| {
+            if let Some(ids) = self.exact.get(s) {
+                ids.iter().for_each(|&id| set(truth, id));
+            }
+            if !self.exact_nocase.is_empty() {
+                let lower = s.to_lowercase();
+                if let Some(ids) = self.exact_nocase.get(lower.as_str()) {
+                    ids.iter().for_each(|&id| set(truth, id));
+                }
+            }
+            if let Some(p) = &self.patterns {
+                p.run(s, truth);
+            }
+            if let Some(p) = &self.patterns_nocase {
+                p.run(s, truth);
+            }
+        });
+    }
+}
+
+fn for_each_str(v: &FieldValue<'_>, f: &mut dyn FnMut(&str)) {
+    match v {
+        FieldValue::Str(s) => f(s),
+        FieldValue::List(items) => items.iter().for_each(|i| for_each_str(i, f)),
+        _ => {}
+    }
+}
+
+fn set(truth: &mut [u64], id: u32) {
+    if let Some(w) = truth.get_mut(id as usize / 64) {
+        *w |= 1 << (id % 64);
+    }
+}
+
+fn get(truth: &[u64], id: u32) -> bool {
+    truth
+        .get(id as usize / 64)
+        .is_some_and(|w| w & (1 << (id % 64)) != 0)
+}
+
+/// The plan of one source.
+#[derive(Debug, Default)]
+struct SourcePlan {
+    groups: Vec<FieldGroup>,
+    /// Grouped tests.
+    slots: usize,
+    /// Per rule of the pack (empty for rules of other sources): the slot of each of its
+    /// predicates, `u32::MAX` when not grouped.
+    pred_slots: Vec<Vec<u32>>,
+    /// Per slot: the rules anchored on it.
+    anchored: Vec<Vec<u32>>,
+    /// Rules without an anchor.
+    always: Vec<u32>,
+    /// Rules anchored on some slot, for statistics.
+    anchored_rules: usize,
+    /// The group of each slot.
+    slot_group: Vec<u32>,
+    /// Groups run for every event (they hold anchors); the others' tests are left to
+    /// the evaluator, which runs them only for the rules that need them.
+    eager: Vec<bool>,
+}
+
+/// Slots, in groups that `usable` accepts, of which one must hold for the condition to
+/// hold; `None` when there are none.
+fn anchor(
+    cond: &Cond,
+    slots: &[u32],
+    slot_group: &[u32],
+    usable: &dyn Fn(u32) -> bool,
+) -> Option<Vec<u32>> {
+    match cond {
+        Cond::Pred(i) => slots
+            .get(*i as usize)
+            .filter(|s| **s != u32::MAX && usable(slot_group[**s as usize]))
+            .map(|s| vec![*s]),
         Cond::And(items) => items
             .iter()
-            .filter_map(|c| required(c, preds, key))
-            .reduce(|a, b| a.intersection(&b).cloned().collect()),
-        Cond::Or(items) => {
-            items
-                .iter()
-                .map(|c| required(c, preds, key))
-                .try_fold(HashSet::new(), |mut acc, s| {
-                    acc.extend(s?);
-                    Some(acc)
-                })
-        }
+            .filter_map(|c| anchor(c, slots, slot_group, usable))
+            .min_by_key(Vec::len),
+        Cond::Or(items) => items.iter().try_fold(Vec::new(), |mut acc, c| {
+            acc.extend(anchor(c, slots, slot_group, usable)?);
+            Some(acc)
+        }),
         Cond::Not(_) | Cond::Const(_) | Cond::Quant { .. } => None,
     }
 }
 
-impl Dispatch {
-    /// Builds the indexes of a pack.
-    pub fn new(pack: &RulePack) -> Dispatch {
-        let mut out = Dispatch::default();
-        for (slot, source) in out.sources.iter_mut().zip(Source::ALL) {
-            let rules = pack.rule_indexes(source);
-            // The string field that the most rules constrain.
-            let best = catalog::all()
+/// A raw path that is exactly what a string catalog field reads for the source is that
+/// field (`eventName` is `api.operation` for CloudTrail), so both share a group.
+fn canonical(field: &FieldRef, source: Source) -> FieldRef {
+    if let FieldRef::Raw(path) = field {
+        let names: Option<Vec<&str>> = path
+            .iter()
+            .map(|seg| match seg {
+                picket_grammar::ast::Segment::Name(n) => Some(n.as_str()),
+                picket_grammar::ast::Segment::Index(_) => None,
+            })
+            .collect();
+        if let Some(names) = names {
+            if let Some(def) = crate::event::catalog::all().iter().find(|d| {
+                d.ty == crate::event::FieldType::Str
+                    && d.raw_path(source).is_some_and(|p| p == names.as_slice())
+            }) {
+                return FieldRef::Catalog(def);
+            }
+        }
+    }
+    field.clone()
+}
+
+impl SourcePlan {
+    /// Anchors rule `r` on slots of the groups `usable` accepts; false when it has none.
+    fn try_anchor(&mut self, pack: &RulePack, r: u32, usable: &dyn Fn(u32) -> bool) -> bool {
+        let rule = &pack.rules[r as usize];
+        let Some(anchors) = anchor(
+            &rule.cond,
+            &self.pred_slots[r as usize],
+            &self.slot_group,
+            usable,
+        ) else {
+            return false;
+        };
+        for a in anchors {
+            let list = &mut self.anchored[a as usize];
+            if list.last() != Some(&r) {
+                list.push(r);
+            }
+        }
+        self.anchored_rules += 1;
+        true
+    }
+
+    fn build(pack: &RulePack, source: Source) -> SourcePlan {
+        let mut plan = SourcePlan {
+            pred_slots: vec![Vec::new(); pack.rules.len()],
+            ..SourcePlan::default()
+        };
+        let mut ids: HashMap<(usize, Literal), u32> = HashMap::new();
+        for &r in pack.rule_indexes(source) {
+            let rule = &pack.rules[r as usize];
+            let slots: Vec<u32> = rule
+                .preds
                 .iter()
-                .filter(|d| d.ty == FieldType::Str && d.applies_to(source))
-                .map(|def| {
-                    let key = KeyField {
-                        def,
-                        raw: def.raw_path(source),
+                .map(|p: &Pred| {
+                    let Some((field, literal)) = groupable(&p.test) else {
+                        return u32::MAX;
                     };
-                    let n = rules
+                    let field = canonical(field, source);
+                    let g = match plan
+                        .groups
                         .iter()
-                        .filter(|&&i| {
-                            let r = &pack.rules[i as usize];
-                            required(&r.cond, &r.preds, &key).is_some()
+                        .position(|g| same_field(&g.field, &field))
+                    {
+                        Some(g) => g,
+                        None => {
+                            plan.groups.push(FieldGroup::new(field));
+                            plan.groups.len() - 1
+                        }
+                    };
+                    let next = ids.len() as u32;
+                    let id = *ids.entry((g, literal.clone())).or_insert(next);
+                    if id == next {
+                        plan.groups[g].add(&literal, id);
+                    }
+                    id
+                })
+                .collect();
+            plan.pred_slots[r as usize] = slots;
+        }
+        plan.slots = ids.len();
+        plan.slot_group = vec![0; plan.slots];
+        for ((g, _), id) in &ids {
+            plan.slot_group[*id as usize] = *g as u32;
+        }
+        // Greedy: the group that anchors the most rules not yet anchored, then the next.
+        let mut remaining: Vec<u32> = pack.rule_indexes(source).to_vec();
+        plan.eager = vec![false; plan.groups.len()];
+        plan.anchored = vec![Vec::new(); plan.slots];
+        loop {
+            let best = (0..plan.groups.len() as u32)
+                .filter(|g| !plan.eager[*g as usize])
+                .map(|g| {
+                    let n = remaining
+                        .iter()
+                        .filter(|&&r| {
+                            let rule = &pack.rules[r as usize];
+                            anchor(
+                                &rule.cond,
+                                &plan.pred_slots[r as usize],
+                                &plan.slot_group,
+                                &|x| x == g,
+                            )
+                            .is_some()
                         })
                         .count();
-                    (n, key)
+                    (n, std::cmp::Reverse(g))
                 })
-                .filter(|(n, _)| *n > 0)
-                .max_by_key(|(n, key)| (*n, std::cmp::Reverse(key.def.name)));
-            let Some((_, key)) = best else {
-                slot.always = rules.to_vec();
-                continue;
+                .max();
+            let Some((n, std::cmp::Reverse(g))) = best else {
+                break;
             };
-            slot.key = Some(key);
-            for &i in rules {
-                let r = &pack.rules[i as usize];
-                match required(&r.cond, &r.preds, &key) {
-                    Some(values) => {
-                        for v in values {
-                            slot.by_value.entry(v).or_default().push(i);
-                        }
-                    }
-                    None => slot.always.push(i),
-                }
+            if n == 0 {
+                break;
             }
+            plan.eager[g as usize] = true;
+            remaining.retain(|&r| !plan.try_anchor(pack, r, &|x| x == g));
+        }
+        // Then `or`s whose branches are anchored in different eager groups.
+        let eager = plan.eager.clone();
+        remaining.retain(|&r| !plan.try_anchor(pack, r, &|x| eager[x as usize]));
+        plan.always = remaining;
+        for g in &mut plan.groups {
+            g.finish();
+        }
+        plan
+    }
+}
+
+/// The truth of a rule's predicate (by its index in the rule) when the dispatch stage
+/// computed it.
+pub type Known<'a> = dyn Fn(u32) -> Option<bool> + 'a;
+
+/// Called with each candidate rule and what is known of its predicates.
+pub type Visit<'a> = dyn FnMut(u32, &Known<'_>) + 'a;
+
+/// Reusable per-thread buffers.
+#[derive(Default)]
+struct Scratch {
+    truth: Vec<u64>,
+    candidates: Vec<u32>,
+    seen: Vec<u32>,
+    stamp: u32,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Per-source plans of a pack.
+#[derive(Debug, Default)]
+pub struct Dispatch {
+    sources: [SourcePlan; 5],
+    rules: usize,
+}
+
+impl Dispatch {
+    /// Builds the plans of a pack.
+    pub fn new(pack: &RulePack) -> Dispatch {
+        let mut out = Dispatch {
+            rules: pack.rules.len(),
+            ..Dispatch::default()
+        };
+        for (slot, source) in out.sources.iter_mut().zip(Source::ALL) {
+            *slot = SourcePlan::build(pack, source);
         }
         out
     }
 
-    /// Calls `visit` with the index of every rule the event may match, in rule order.
-    pub fn candidates(&self, event: &Event, mut visit: impl FnMut(u32)) {
-        let slot = &self.sources[Source::ALL
-            .iter()
-            .position(|s| *s == event.source)
-            .unwrap_or(0)];
-        let listed: &[u32] = match &slot.key {
-            Some(key) => match key.def.get(event) {
-                Some(FieldValue::Str(v)) => {
-                    slot.by_value.get(v.as_ref()).map_or(&[], Vec::as_slice)
-                }
-                _ => &[],
-            },
-            None => &[],
-        };
-        // Merge two ascending lists.
-        let (mut a, mut b) = (listed.iter().peekable(), slot.always.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(&&x), Some(&&y)) if x <= y => a.next(),
-                (Some(_), Some(_)) => b.next(),
-                (Some(_), None) => a.next(),
-                (None, Some(_)) => b.next(),
-                (None, None) => break,
-            };
-            if let Some(&i) = next {
-                visit(i);
+    fn plan(&self, source: Source) -> &SourcePlan {
+        &self.sources[Source::ALL.iter().position(|s| *s == source).unwrap_or(0)]
+    }
+
+    /// Calls `visit(rule, known)` for every rule the event may match, in rule order;
+    /// `known(pred)` is the truth of the rule's predicate `pred` when the dispatch
+    /// stage already computed it.
+    pub fn candidates(&self, event: &Event, visit: &mut Visit<'_>) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.candidates_in(event, &mut scratch, visit),
+            // Re-entered from inside `visit`: use fresh buffers.
+            Err(_) => self.candidates_in(event, &mut Scratch::default(), visit),
+        })
+    }
+
+    fn candidates_in(&self, event: &Event, scratch: &mut Scratch, visit: &mut Visit<'_>) {
+        let plan = self.plan(event.source);
+        let Scratch {
+            truth,
+            candidates,
+            seen,
+            stamp,
+        } = scratch;
+        truth.clear();
+        truth.resize(plan.slots.div_ceil(64), 0);
+        for (g, eager) in plan.groups.iter().zip(&plan.eager) {
+            if *eager {
+                g.run(event, truth);
             }
+        }
+        if seen.len() < self.rules {
+            seen.resize(self.rules, 0);
+        }
+        *stamp = stamp.wrapping_add(1);
+        if *stamp == 0 {
+            seen.iter_mut().for_each(|s| *s = 0);
+            *stamp = 1;
+        }
+        candidates.clear();
+        candidates.extend_from_slice(&plan.always);
+        for (w, word) in truth.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let slot = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                for &r in plan.anchored.get(slot).map_or(&[][..], Vec::as_slice) {
+                    if seen[r as usize] != *stamp {
+                        seen[r as usize] = *stamp;
+                        candidates.push(r);
+                    }
+                }
+            }
+        }
+        candidates.sort_unstable();
+        let truth: &[u64] = truth;
+        for &r in candidates.iter() {
+            let slots = &plan.pred_slots[r as usize];
+            let known = |pred: u32| {
+                slots
+                    .get(pred as usize)
+                    .filter(|s| {
+                        **s != u32::MAX && plan.eager[plan.slot_group[**s as usize] as usize]
+                    })
+                    .map(|s| get(truth, *s))
+            };
+            visit(r, &known);
         }
     }
 
-    /// A one-line description per source, for `--profile` and tests.
+    /// A one-line description per source, for profiles and tests.
     pub fn describe(&self) -> Vec<String> {
         Source::ALL
             .iter()
             .zip(&self.sources)
-            .map(|(s, slot)| match &slot.key {
-                Some(k) => format!(
-                    "{s}: on {} ({} values, {} rules always visited)",
-                    k.def.name,
-                    slot.by_value.len(),
-                    slot.always.len()
-                ),
-                None => format!("{s}: no key ({} rules always visited)", slot.always.len()),
+            .map(|(s, p)| {
+                let eager: Vec<String> = p
+                    .groups
+                    .iter()
+                    .zip(&p.eager)
+                    .filter(|(_, e)| **e)
+                    .map(|(g, _)| format!("{:?}", g.field))
+                    .collect();
+                format!(
+                    "{s}: {} grouped tests on {} fields, anchors on [{}], {} rules anchored, {} always visited",
+                    p.slots,
+                    p.groups.len(),
+                    eager.join(", "),
+                    p.anchored_rules,
+                    p.always.len()
+                )
             })
             .collect()
     }
@@ -201,7 +578,7 @@ mod tests {
     }
 
     #[test]
-    fn conjunctions_and_disjunctions_constrain_the_key() {
+    fn anchors_come_from_conjunctions_and_every_branch_of_disjunctions() {
         let p = pack(&[
             (
                 "a",
@@ -224,15 +601,13 @@ mod tests {
             ),
         ]);
         let d = Dispatch::new(&p);
-        let slot = &d.sources[0];
-        assert_eq!(slot.key.map(|k| k.def.name), Some("api.operation"));
-        let get = |v: &str| slot.by_value.get(v).cloned().unwrap_or_default();
-        assert_eq!(get("StopLogging"), vec![0, 1]);
-        assert_eq!(get("DeleteTrail"), vec![1, 2]);
-        assert_eq!(get("UpdateTrail"), vec![2]);
-        assert_eq!(get("B"), vec![6]);
-        assert!(get("A").is_empty() && get("C").is_empty());
-        assert_eq!(slot.always, vec![3, 4, 5]);
+        let plan = &d.sources[0];
+        // Identical tests share a slot: `api.operation == "StopLogging"` of a and f.
+        assert_eq!(plan.pred_slots[0][0], plan.pred_slots[5][0]);
+        // d is anchored on its `contains`; e (a negation) and f (an `or` with an
+        // ungroupable-free branch) are too / are not.
+        assert_eq!(plan.always, vec![4]);
+        assert_eq!(plan.anchored_rules, 6);
     }
 
     #[test]
@@ -240,9 +615,8 @@ mod tests {
         let compiled = compile(&[PackFiles::builtin()]);
         let d = Dispatch::new(&compiled.pack);
         let lines = d.describe();
-        assert!(
-            lines[0].starts_with("cloudtrail: on api.operation"),
-            "{lines:?}"
-        );
+        assert!(lines[0].starts_with("cloudtrail: "), "{lines:?}");
+        // Only the three pentest user-agent rules (regular expressions) lack an anchor.
+        assert_eq!(d.sources[0].always.len(), 3, "{lines:?}");
     }
 }

@@ -16,7 +16,17 @@ use crate::event::{Event, FieldValue};
 
 /// Does the rule match the event?
 pub fn matches(rule: &CompiledRule, event: &Event) -> bool {
-    cond(&rule.cond, &rule.preds, event, &mut None)
+    matches_with(rule, event, &|_| None)
+}
+
+/// Does the rule match the event? `known(i)` gives the truth of predicate `i` when it
+/// was computed already (by the dispatch stage); other predicates are tested here.
+pub fn matches_with(
+    rule: &CompiledRule,
+    event: &Event,
+    known: &dyn Fn(u32) -> Option<bool>,
+) -> bool {
+    cond_pol(&rule.cond, &rule.preds, event, None, known, &mut None, true)
 }
 
 /// The element of the innermost `any(…)`/`all(…)` being evaluated, if any.
@@ -35,7 +45,7 @@ pub fn explain(rule: &CompiledRule, event: &Event) -> Vec<String> {
 /// Evaluates a condition; with `trace`, records each predicate that supported the
 /// outcome (true predicates, and `not …` for false ones under a negation).
 fn cond(c: &Cond, preds: &[Pred], event: &Event, trace: &mut Option<Vec<String>>) -> bool {
-    cond_pol(c, preds, event, None, trace, true)
+    cond_pol(c, preds, event, None, &|_| None, trace, true)
 }
 
 fn cond_pol<'e>(
@@ -43,6 +53,7 @@ fn cond_pol<'e>(
     preds: &[Pred],
     event: &'e Event,
     elem: Elem<'_, 'e>,
+    known: &dyn Fn(u32) -> Option<bool>,
     trace: &mut Option<Vec<String>>,
     positive: bool,
 ) -> bool {
@@ -53,7 +64,7 @@ fn cond_pol<'e>(
             let mark = trace.as_ref().map(Vec::len);
             let all = items
                 .iter()
-                .all(|i| cond_pol(i, preds, event, elem, trace, positive));
+                .all(|i| cond_pol(i, preds, event, elem, known, trace, positive));
             if let (Some(t), Some(m)) = (trace.as_mut(), mark) {
                 if all != positive {
                     t.truncate(m);
@@ -65,7 +76,7 @@ fn cond_pol<'e>(
             let mark = trace.as_ref().map(Vec::len);
             let any = items
                 .iter()
-                .any(|i| cond_pol(i, preds, event, elem, trace, positive));
+                .any(|i| cond_pol(i, preds, event, elem, known, trace, positive));
             if let (Some(t), Some(m)) = (trace.as_mut(), mark) {
                 if any != positive {
                     t.truncate(m);
@@ -73,7 +84,7 @@ fn cond_pol<'e>(
             }
             any
         }
-        Cond::Not(inner) => !cond_pol(inner, preds, event, elem, trace, !positive),
+        Cond::Not(inner) => !cond_pol(inner, preds, event, elem, known, trace, !positive),
         Cond::Quant { all, list, body } => {
             let items = match list.get_in(event, elem) {
                 Some(FieldValue::List(items)) => items,
@@ -86,11 +97,11 @@ fn cond_pol<'e>(
             if *all {
                 items
                     .iter()
-                    .all(|it| cond_pol(body, preds, event, Some(it), trace, positive))
+                    .all(|it| cond_pol(body, preds, event, Some(it), known, trace, positive))
             } else {
                 for it in &items {
                     let mark = trace.as_ref().map(Vec::len);
-                    if cond_pol(body, preds, event, Some(it), trace, positive) {
+                    if cond_pol(body, preds, event, Some(it), known, trace, positive) {
                         return true;
                     }
                     if let (Some(t), Some(m)) = (trace.as_mut(), mark) {
@@ -104,7 +115,10 @@ fn cond_pol<'e>(
             let Some(p) = preds.get(*i as usize) else {
                 return false;
             };
-            let held = test_in(&p.test, event, elem);
+            let held = match elem {
+                None => known(*i).unwrap_or_else(|| test_in(&p.test, event, None)),
+                Some(_) => test_in(&p.test, event, elem),
+            };
             if let Some(t) = trace.as_mut() {
                 if held == positive {
                     t.push(if held {

@@ -52,9 +52,9 @@ impl<'p> Matcher<'p> {
     /// order.
     pub fn run(&self, event: &Event, mut on_match: impl FnMut(Match<'p>)) {
         let rules = &self.pack.rules;
-        self.dispatch.candidates(event, |i| {
+        self.dispatch.candidates(event, &mut |i, known| {
             let rule = &rules[i as usize];
-            if eval::matches(rule, event) {
+            if eval::matches_with(rule, event, known) {
                 on_match(Match {
                     rule,
                     matched: eval::explain(rule, event),

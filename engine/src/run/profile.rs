@@ -93,10 +93,10 @@ impl<'p> Matcher<'p> {
     ) {
         let rules = &self.pack.rules;
         profile.events += 1;
-        self.dispatch.candidates(event, |i| {
+        self.dispatch.candidates(event, &mut |i, known| {
             let rule = &rules[i as usize];
             let start = Instant::now();
-            let hit = eval::matches(rule, event);
+            let hit = eval::matches_with(rule, event, known);
             let matched = hit.then(|| eval::explain(rule, event));
             let i = i as usize;
             profile.nanos[i] += start.elapsed().as_nanos() as u64;
