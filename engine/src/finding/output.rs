@@ -24,43 +24,30 @@ pub fn write_json(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
 
 fn short_resource(f: &Finding) -> String {
     let r = &f.resource;
-    let s = |v: &Value| v.as_str().map(str::to_string);
-    let pick = |paths: &[&[&str]]| {
-        paths.iter().find_map(|p| {
-            let mut v = r;
-            for k in p.iter() {
-                v = v.get(k)?;
-            }
-            s(v)
-        })
+    // The first of these JSON pointers that holds a string.
+    let first = |pointers: &[&str]| {
+        pointers
+            .iter()
+            .find_map(|p| r.pointer(p).and_then(Value::as_str).map(str::to_string))
     };
     match r.get("resourceType").and_then(Value::as_str) {
-        Some("S3Bucket") => r
-            .pointer("/s3BucketDetails/0/name")
-            .and_then(s)
-            .map(|b| format!("bucket {b}")),
-        Some("AccessKey") => pick(&[
-            &["accessKeyDetails", "userName"],
-            &["accessKeyDetails", "accessKeyId"],
+        Some("S3Bucket") => first(&["/s3BucketDetails/0/name"]).map(|b| format!("bucket {b}")),
+        Some("AccessKey") => first(&[
+            "/accessKeyDetails/userName",
+            "/accessKeyDetails/accessKeyId",
         ]),
-        Some("Instance") => pick(&[&["instanceDetails", "instanceId"]])
-            .or_else(|| {
-                r.pointer("/instanceDetails/networkInterfaces/0/networkInterfaceId")
-                    .and_then(s)
-            })
-            .or_else(|| {
-                r.pointer("/instanceDetails/networkInterfaces/0/privateIpAddress")
-                    .and_then(s)
-            }),
-        Some("EKSCluster") => r
-            .pointer("/kubernetesDetails/kubernetesUserDetails/username")
-            .and_then(s)
+        Some("Instance") => first(&[
+            "/instanceDetails/instanceId",
+            "/instanceDetails/networkInterfaces/0/networkInterfaceId",
+            "/instanceDetails/networkInterfaces/0/privateIpAddress",
+        ]),
+        Some("EKSCluster") => first(&["/kubernetesDetails/kubernetesUserDetails/username"])
             // EKS names IAM principals by ARN; the name after the last `/` is enough here.
             .map(|u| match u.strip_prefix("arn:") {
                 Some(_) => u.rsplit('/').next().unwrap_or(&u).to_string(),
                 None => u,
             })
-            .map(|u| match r.pointer("/eksClusterDetails/name").and_then(s) {
+            .map(|u| match first(&["/eksClusterDetails/name"]) {
                 Some(c) => format!("{u} @ {c}"),
                 None => u,
             }),
