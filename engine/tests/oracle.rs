@@ -74,6 +74,23 @@ fn leaf() -> impl Strategy<Value = String> {
         Just("userIdentity.type == \"Root\"".to_string()),
         Just("lower(user_agent) contains \"kali\"".to_string()),
         Just("error.code in (\"AccessDenied\", \"Throttling\")".to_string()),
+        prop_oneof![
+            Just("kali"),
+            Just("^aws-cli\\/"),
+            Just("[0-9]$"),
+            Just("KALI")
+        ]
+        .prop_map(|re| format!("user_agent matches /{re}/")),
+        Just("user_agent matches /kali/i".to_string()),
+        Just("resources.ARN matches /:role\\/x$/".to_string()),
+        prop_oneof![
+            Just("198.51.100.0/24"),
+            Just("10.0.0.0/8"),
+            Just("198.51.100.7"),
+            Just("2001:db8::/32")
+        ]
+        .prop_map(|n| format!("src.ip in cidr(\"{n}\")")),
+        Just("sourceIPAddress in cidr(198.51.0.0/16, 203.0.113.0/24)".to_string()),
         Just("outcome == \"success\"".to_string()),
         Just(
             "any(resources, type == \"AWS::S3::Bucket\" and ARN startswith \"arn:aws:s3\")"
@@ -100,8 +117,9 @@ fn event() -> impl Strategy<Value = String> {
         pick(TYPES),
         any::<bool>(),
         any::<bool>(),
+        prop_oneof![Just("198.51.100.7"), Just("10.1.2.3"), Just("ec2.amazonaws.com"), Just("2001:db8::5")],
     )
-        .prop_map(|(op, svc, ua, ty, failed, bucket)| {
+        .prop_map(|(op, svc, ua, ty, failed, bucket, ip)| {
             let error = if failed { r#""errorCode":"AccessDenied","# } else { "" };
             let resources = if bucket {
                 r#""resources":[{"type":"AWS::IAM::Role","ARN":"arn:aws:iam::111122223333:role/x"},{"type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::b"}],"#
@@ -109,7 +127,7 @@ fn event() -> impl Strategy<Value = String> {
                 r#""resources":[{"type":"AWS::S3::Bucket","ARN":"arn:aws:iam::111122223333:role/x"}],"#
             };
             format!(
-                r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"{svc}","eventName":"{op}","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"{ua}",{error}{resources}"userIdentity":{{"type":"{ty}","arn":"arn:aws:iam::111122223333:user/u","accountId":"111122223333"}},"recipientAccountId":"111122223333","eventType":"AwsApiCall"}}"#
+                r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"{svc}","eventName":"{op}","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"{ua}",{error}{resources}"userIdentity":{{"type":"{ty}","arn":"arn:aws:iam::111122223333:user/u","accountId":"111122223333"}},"recipientAccountId":"111122223333","eventType":"AwsApiCall"}}"#
             )
         })
 }

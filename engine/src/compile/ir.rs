@@ -108,6 +108,8 @@ pub enum Test {
         lhs: Operand,
         /// The compiled expression.
         re: regex::Regex,
+        /// The pattern with its flags inline (`(?i)kali`), for building sets.
+        source: String,
     },
     /// `path exists`
     Exists(FieldRef),

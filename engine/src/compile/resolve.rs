@@ -318,7 +318,23 @@ impl<'d> Resolver<'d> {
                     };
                 }
                 match b.build() {
-                    Ok(re) => Some(Test::Regex { lhs: lhs_op, re }),
+                    Ok(re) => {
+                        let flags: String = regex
+                            .flags
+                            .chars()
+                            .filter(|c| "imsx".contains(*c))
+                            .collect();
+                        let source = if flags.is_empty() {
+                            regex.pattern.clone()
+                        } else {
+                            format!("(?{flags}){}", regex.pattern)
+                        };
+                        Some(Test::Regex {
+                            lhs: lhs_op,
+                            re,
+                            source,
+                        })
+                    }
                     Err(err) => {
                         let msg = err.to_string();
                         let last = msg

@@ -186,7 +186,7 @@ fn test_in<'e>(t: &Test, event: &'e Event, elem: Elem<'_, 'e>) -> bool {
                 as_ip(x).is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
             })
         }
-        Test::Regex { lhs, re } => {
+        Test::Regex { lhs, re, .. } => {
             let Some(v) = operand(lhs) else {
                 return false;
             };
