@@ -91,6 +91,10 @@ fn leaf() -> impl Strategy<Value = String> {
         ]
         .prop_map(|n| format!("src.ip in cidr(\"{n}\")")),
         Just("sourceIPAddress in cidr(198.51.0.0/16, 203.0.113.0/24)".to_string()),
+        Just("src.ip in (\"198.51.100.7\", \"2001:db8::5\")".to_string()),
+        Just("src.ip == 10.1.2.3".to_string()),
+        Just("sourceIPAddress == 198.51.100.7".to_string()),
+        Just("sourceIPAddress in (\"198.51.100.7\", \"ec2.amazonaws.com\")".to_string()),
         Just("outcome == \"success\"".to_string()),
         Just(
             "any(resources, type == \"AWS::S3::Bucket\" and ARN startswith \"arn:aws:s3\")"
@@ -133,7 +137,7 @@ fn event() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
     fn matcher_agrees_with_reference(conds in proptest::collection::vec(condition(), 1..12),

@@ -20,6 +20,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use std::net::IpAddr;
+
 use ipnet::IpNet;
 use picket_grammar::ast::StrOp;
 
@@ -44,6 +46,8 @@ enum Literal {
     Regex(String),
     /// `in cidr(…)`.
     Cidr(Vec<IpNet>),
+    /// `==` / `in` on addresses.
+    Ips(Vec<IpAddr>),
 }
 
 fn op_code(op: StrOp) -> u8 {
@@ -98,6 +102,31 @@ fn groupable(test: &Test) -> Option<(&FieldRef, Literal)> {
                 },
             ))
         }
+        Test::In {
+            lhs: Operand::Field(f),
+            set,
+        } if !matches!(f, FieldRef::Elem(_))
+            && set.strings.is_empty()
+            && set.ints.is_empty()
+            && !set.others.is_empty()
+            && set.others.iter().all(|o| matches!(o, FieldValue::Ip(_))) =>
+        {
+            let mut ips: Vec<IpAddr> = set
+                .others
+                .iter()
+                .filter_map(|o| match o {
+                    FieldValue::Ip(ip) => Some(*ip),
+                    _ => None,
+                })
+                .collect();
+            ips.sort();
+            Some((f, Literal::Ips(ips)))
+        }
+        Test::Compare {
+            lhs: Operand::Field(f),
+            op: CmpOp::Eq,
+            rhs: Operand::Lit(FieldValue::Ip(ip)),
+        } if !matches!(f, FieldRef::Elem(_)) => Some((f, Literal::Ips(vec![*ip]))),
         Test::Regex {
             lhs: Operand::Field(f),
             source,
@@ -171,6 +200,7 @@ struct FieldGroup {
     regexes: Vec<(String, u32)>,
     regex_set: Option<Regexes>,
     nets: Vec<(IpNet, u32)>,
+    ips: HashMap<IpAddr, Vec<u32>>,
 }
 
 /// Regular expressions of one field: one set, or one by one when the set is too big.
@@ -234,6 +264,7 @@ impl FieldGroup {
             regexes: Vec::new(),
             regex_set: None,
             nets: Vec::new(),
+            ips: HashMap::new(),
         }
     }
 
@@ -262,6 +293,11 @@ impl FieldGroup {
             }
             Literal::Regex(source) => self.regexes.push((source.clone(), id)),
             Literal::Cidr(nets) => self.nets.extend(nets.iter().map(|n| (*n, id))),
+            Literal::Ips(ips) => {
+                for ip in ips {
+                    self.ips.entry(*ip).or_default().push(id);
+                }
+            }
         }
     }
 
@@ -280,6 +316,19 @@ impl FieldGroup {
             || self.patterns.is_some()
             || self.patterns_nocase.is_some()
             || self.regex_set.is_some();
+        if !self.ips.is_empty() {
+            for_each_leaf(&value, &mut |v| {
+                // Addresses, and strings that parse as addresses (as `==` compares them).
+                let ip = match v {
+                    FieldValue::Ip(ip) => Some(*ip),
+                    FieldValue::Str(s) => s.parse().ok(),
+                    _ => None,
+                };
+                if let Some(ids) = ip.and_then(|ip| self.ips.get(&ip)) {
+                    ids.iter().for_each(|&id| set_bit(truth, id));
+                }
+            });
+        }
         if !self.nets.is_empty() {
             for_each_leaf(&value, &mut |v| {
                 let ip = match v {

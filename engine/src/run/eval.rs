@@ -297,9 +297,11 @@ fn str_test(hay: &str, op: StrOp, needle: &Needle) -> bool {
 }
 
 fn in_set(v: &FieldValue<'_>, set: &LitSet) -> bool {
+    // `x in (a, b)` holds exactly when `x == a or x == b` would.
+    let others = || set.others.iter().any(|o| equal(v, o, set.nocase));
     match v {
         FieldValue::Str(s) => {
-            if set.nocase {
+            let hit = if set.nocase {
                 let lower: Cow<'_, str> = if s.chars().any(char::is_uppercase) {
                     Cow::Owned(s.to_lowercase())
                 } else {
@@ -308,10 +310,11 @@ fn in_set(v: &FieldValue<'_>, set: &LitSet) -> bool {
                 set.strings.contains(lower.as_ref())
             } else {
                 set.strings.contains(s.as_ref())
-            }
+            };
+            hit || others()
         }
-        FieldValue::Int(i) => set.ints.contains(i) || set.others.iter().any(|o| equal(v, o, false)),
-        FieldValue::Float(f) if f.fract() == 0.0 => set.ints.contains(&(*f as i64)),
-        other => set.others.iter().any(|o| equal(other, o, set.nocase)),
+        FieldValue::Int(i) => set.ints.contains(i) || others(),
+        FieldValue::Float(f) if f.fract() == 0.0 => set.ints.contains(&(*f as i64)) || others(),
+        _ => others(),
     }
 }
