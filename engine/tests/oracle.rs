@@ -93,6 +93,11 @@ fn leaf() -> impl Strategy<Value = String> {
         Just("sourceIPAddress in cidr(198.51.0.0/16, 203.0.113.0/24)".to_string()),
         Just("src.ip in (\"198.51.100.7\", \"2001:db8::5\")".to_string()),
         Just("src.ip == 10.1.2.3".to_string()),
+        prop_oneof![Just("3"), Just("7"), Just("200")]
+            .prop_map(|n| format!("requestParameters.count == {n}")),
+        Just("requestParameters.count in (1, 3, 200)".to_string()),
+        Just("requestParameters.ports in (22, 3389)".to_string()),
+        Just("requestParameters.ports == 22".to_string()),
         Just("sourceIPAddress == 198.51.100.7".to_string()),
         Just("sourceIPAddress in (\"198.51.100.7\", \"ec2.amazonaws.com\")".to_string()),
         Just("outcome == \"success\"".to_string()),
@@ -122,8 +127,10 @@ fn event() -> impl Strategy<Value = String> {
         any::<bool>(),
         any::<bool>(),
         prop_oneof![Just("198.51.100.7"), Just("10.1.2.3"), Just("ec2.amazonaws.com"), Just("2001:db8::5")],
+        prop_oneof![Just("3"), Just("3.0"), Just("3.5"), Just("\"3\""), Just("200")],
+        prop_oneof![Just("[22, 443]"), Just("[8080]"), Just("22.0"), Just("[]")],
     )
-        .prop_map(|(op, svc, ua, ty, failed, bucket, ip)| {
+        .prop_map(|(op, svc, ua, ty, failed, bucket, ip, count, ports)| {
             let error = if failed { r#""errorCode":"AccessDenied","# } else { "" };
             let resources = if bucket {
                 r#""resources":[{"type":"AWS::IAM::Role","ARN":"arn:aws:iam::111122223333:role/x"},{"type":"AWS::S3::Bucket","ARN":"arn:aws:s3:::b"}],"#
@@ -131,7 +138,7 @@ fn event() -> impl Strategy<Value = String> {
                 r#""resources":[{"type":"AWS::S3::Bucket","ARN":"arn:aws:iam::111122223333:role/x"}],"#
             };
             format!(
-                r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"{svc}","eventName":"{op}","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"{ua}",{error}{resources}"userIdentity":{{"type":"{ty}","arn":"arn:aws:iam::111122223333:user/u","accountId":"111122223333"}},"recipientAccountId":"111122223333","eventType":"AwsApiCall"}}"#
+                r#"{{"eventVersion":"1.09","eventTime":"2026-11-20T10:00:00Z","eventSource":"{svc}","eventName":"{op}","awsRegion":"us-east-1","sourceIPAddress":"{ip}","userAgent":"{ua}",{error}{resources}"userIdentity":{{"type":"{ty}","arn":"arn:aws:iam::111122223333:user/u","accountId":"111122223333"}},"requestParameters":{{"count":{count},"ports":{ports}}},"recipientAccountId":"111122223333","eventType":"AwsApiCall"}}"#
             )
         })
 }

@@ -48,6 +48,8 @@ enum Literal {
     Cidr(Vec<IpNet>),
     /// `==` / `in` on addresses.
     Ips(Vec<IpAddr>),
+    /// `==` / `in` on integers.
+    Ints(Vec<i64>),
 }
 
 fn op_code(op: StrOp) -> u8 {
@@ -127,6 +129,23 @@ fn groupable(test: &Test) -> Option<(&FieldRef, Literal)> {
             op: CmpOp::Eq,
             rhs: Operand::Lit(FieldValue::Ip(ip)),
         } if !matches!(f, FieldRef::Elem(_)) => Some((f, Literal::Ips(vec![*ip]))),
+        Test::Compare {
+            lhs: Operand::Field(f),
+            op: CmpOp::Eq,
+            rhs: Operand::Lit(FieldValue::Int(i)),
+        } if !matches!(f, FieldRef::Elem(_)) => Some((f, Literal::Ints(vec![*i]))),
+        Test::In {
+            lhs: Operand::Field(f),
+            set,
+        } if !matches!(f, FieldRef::Elem(_))
+            && set.strings.is_empty()
+            && set.others.is_empty()
+            && !set.ints.is_empty() =>
+        {
+            let mut ints: Vec<i64> = set.ints.iter().copied().collect();
+            ints.sort_unstable();
+            Some((f, Literal::Ints(ints)))
+        }
         Test::Regex {
             lhs: Operand::Field(f),
             source,
@@ -201,6 +220,7 @@ struct FieldGroup {
     regex_set: Option<Regexes>,
     nets: Vec<(IpNet, u32)>,
     ips: HashMap<IpAddr, Vec<u32>>,
+    ints: HashMap<i64, Vec<u32>>,
 }
 
 /// Regular expressions of one field: one set, or one by one when the set is too big.
@@ -265,6 +285,7 @@ impl FieldGroup {
             regex_set: None,
             nets: Vec::new(),
             ips: HashMap::new(),
+            ints: HashMap::new(),
         }
     }
 
@@ -298,6 +319,11 @@ impl FieldGroup {
                     self.ips.entry(*ip).or_default().push(id);
                 }
             }
+            Literal::Ints(ints) => {
+                for i in ints {
+                    self.ints.entry(*i).or_default().push(id);
+                }
+            }
         }
     }
 
@@ -316,6 +342,19 @@ impl FieldGroup {
             || self.patterns.is_some()
             || self.patterns_nocase.is_some()
             || self.regex_set.is_some();
+        if !self.ints.is_empty() {
+            for_each_leaf(&value, &mut |v| {
+                // Numbers compare by value: a whole float equals the integer.
+                let i = match v {
+                    FieldValue::Int(i) => Some(*i),
+                    FieldValue::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+                    _ => None,
+                };
+                if let Some(ids) = i.and_then(|i| self.ints.get(&i)) {
+                    ids.iter().for_each(|&id| set_bit(truth, id));
+                }
+            });
+        }
         if !self.ips.is_empty() {
             for_each_leaf(&value, &mut |v| {
                 // Addresses, and strings that parse as addresses (as `==` compares them).
