@@ -206,10 +206,16 @@ fn run_pack(
     } else {
         vec![1]
     };
+    // Both thread counts read the same events, as many as one thread reads in a
+    // quarter of the budget: all of them, or fewer for slow configurations.
+    let works = [Work::Parse, Work::Reference(pack), Work::Engine(pack)];
+    let sizes: Vec<usize> = works
+        .iter()
+        .map(|&w| measure::events_per_pass(lines, w, BUDGET))
+        .collect();
     for t in thread_counts {
-        let works = [Work::Parse, Work::Reference(pack), Work::Engine(pack)];
         let [parse, reference, engine]: [Measured; 3] =
-            measure::measure_together(lines, t, &works, BUDGET)
+            measure::measure_together(lines, t, &works, &sizes, BUDGET)
                 .try_into()
                 .unwrap_or_else(|_| unreachable!("three works, three measurements"));
         // The engine must find what the reference finds, on the same events.
@@ -284,7 +290,7 @@ fn main() {
         measure::load_average()
     );
     println!(
-        "build: {} profile; each figure is the fastest of >= 3 passes (2 for slow ones) over ~{} s, parse only / reference / engine interleaved; all-core = {} threads on {} equal chunks; \"CPU got\" = CPU time the benchmark threads got / (wall time x threads), lowest of the row",
+        "build: {} profile; each figure is the fastest of >= 3 passes over >= {} s, parse only / reference / engine interleaved; all-core = the same events cut into {} chunks, one thread each ({} cores); \"CPU got\" = CPU time the benchmark threads got / (wall time x threads), lowest of the row",
         if cfg!(debug_assertions) { "debug (numbers meaningless)" } else { "optimized" },
         BUDGET.as_secs_f64(),
         threads,
@@ -446,7 +452,11 @@ fn main() {
         .collect();
     let mut works = vec![Work::Parse, Work::Fields(&fields), Work::Engine(&full)];
     works.extend(subs.iter().map(|(_, p)| Work::Engine(p)));
-    let m = measure::measure_together(&ct, 1, &works, BUDGET);
+    let sizes: Vec<usize> = works
+        .iter()
+        .map(|&w| measure::events_per_pass(&ct, w, BUDGET))
+        .collect();
+    let m = measure::measure_together(&ct, 1, &works, &sizes, BUDGET);
     let parse_per_event = 1.0 / m[0].events_per_sec();
     let above_parse = |x: &Measured| (1.0 / x.events_per_sec() - parse_per_event).max(0.0);
     let full_cost = above_parse(&m[2]);

@@ -1,15 +1,16 @@
 //! Timing: reading generated input through `picket::event::read_stream` and doing one
-//! of three kinds of work per event (nothing, the reference evaluator over every rule of
-//! the event's source, or the engine's `Matcher`), on one thread or on one thread per
-//! core over equal chunks; plus the machine description and the process's peak memory.
+//! kind of work per event (nothing, the reference evaluator over every rule of the
+//! event's source, the engine's `Matcher`, or reading some fields), on one thread or on
+//! one thread per core over equal chunks; plus the machine description, the CPU time
+//! the threads got and the process's peak memory.
 //!
 //! Every measurement is time-bounded: a short calibration picks how many events one
 //! pass takes (all of them when that is fast enough, fewer for slow configurations such
-//! as the reference evaluator over 10,000 rules), then passes repeat until about a
-//! second has gone by (at least three, two for very slow ones), and the fastest pass is
-//! reported. Work that is compared (parse only, reference, engine) is measured in the
-//! same window, a pass of each in turn, so that other load on the machine skews the
-//! ratios less than the absolute figures.
+//! as the reference evaluator over 10,000 rules, never fewer than 1,000), then passes
+//! repeat until about a second has gone by (at least three; longer for slow ones),
+//! and the fastest pass is reported. Work that is compared (parse only, reference,
+//! engine) is measured in the same window, a pass of each in turn, so that other load
+//! on the machine skews the ratios less than the absolute figures.
 
 use std::time::{Duration, Instant};
 
@@ -195,11 +196,11 @@ impl Measured {
     }
 }
 
-/// How many events one pass of `work` should read: a quarter of the budget's worth on
-/// every thread (so that at least three passes fit), found by doubling the events of
-/// a single-thread pass until it takes 40 ms; never fewer than 500 events a thread, so
-/// that slow configurations still see a fair sample (they then make two passes).
-fn events_per_pass(lines: &Lines, threads: usize, work: Work, budget: Duration) -> usize {
+/// How many events one single-thread pass of `work` should read: a quarter of the
+/// budget's worth (so that at least three passes fit), found by doubling the events of
+/// a pass until it takes 40 ms; never fewer than 1,000 events, so that slow
+/// configurations still see a fair sample (they then take longer than the budget).
+pub fn events_per_pass(lines: &Lines, work: Work, budget: Duration) -> usize {
     let mut n = 32.min(lines.len());
     let per_event = loop {
         let start = Instant::now();
@@ -210,25 +211,21 @@ fn events_per_pass(lines: &Lines, threads: usize, work: Work, budget: Duration) 
         }
         n = (n * 2).min(lines.len());
     };
-    let target = budget.as_secs_f64() / 4.0 * threads as f64;
-    ((target / per_event) as usize)
-        .max(500 * threads)
-        .min(lines.len())
+    let target = budget.as_secs_f64() / 4.0;
+    ((target / per_event) as usize).max(1_000).min(lines.len())
 }
 
 /// Measures several kinds of work in the same time window, one pass of each in turn,
 /// so that whatever else runs on the machine slows them alike and their ratios hold;
-/// about `budget` for each.
+/// about `budget` for each. Each work reads the first `sizes[i]` events, cut among
+/// the threads.
 pub fn measure_together(
     lines: &Lines,
     threads: usize,
     works: &[Work],
+    sizes: &[usize],
     budget: Duration,
 ) -> Vec<Measured> {
-    let sizes: Vec<usize> = works
-        .iter()
-        .map(|&w| events_per_pass(lines, threads, w, budget))
-        .collect();
     let mut best = vec![Duration::MAX; works.len()];
     let mut counts = vec![Counts::default(); works.len()];
     let mut wall = vec![Duration::ZERO; works.len()];
@@ -247,12 +244,7 @@ pub fn measure_together(
             cpu[i] = cpu[i].zip(ns).map(|(a, b)| a + b);
         }
         rounds += 1;
-        let min_rounds = if best.iter().any(|&b| b > budget / 2) {
-            2
-        } else {
-            3
-        };
-        if rounds >= 50 || (rounds >= min_rounds && started.elapsed() >= total) {
+        if rounds >= 50 || (rounds >= 3 && started.elapsed() >= total) {
             break;
         }
     }
