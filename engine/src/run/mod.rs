@@ -2,12 +2,14 @@
 //!
 //! [`eval`] is the reference tree-walking evaluator: it runs a rule's [`Cond`] over an
 //! event and, for a match, explains which predicates held. [`Matcher`] dispatches an
-//! event to the rules of its source only.
+//! event to the rules of its source only. [`parallel`] reads and matches inputs on
+//! several threads with the result of doing it in order on one.
 //!
 //! [`Cond`]: crate::compile::ir::Cond
 
 pub mod eval;
 pub mod fixtures;
+pub mod parallel;
 
 use crate::compile::{CompiledRule, RulePack};
 use crate::event::Event;
