@@ -63,7 +63,9 @@ pub mod batch;
 mod feed;
 mod scan;
 
-pub use batch::{frame_inputs, frame_path, frame_stream, Accepted, Batch, InputOrder, Parsed};
+pub use batch::{
+    frame_inputs, frame_path, frame_stream, Accepted, Batch, Buffers, InputOrder, Parsed, SendBatch,
+};
 
 use feed::{Feed, LineEnd, ValueEnd};
 use scan::{too_deep, Scan};

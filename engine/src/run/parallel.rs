@@ -19,7 +19,8 @@
 //! input order.
 //!
 //! Memory is bounded: at most `2 × threads + 2` batches are between the framer and the
-//! merge at any time, each of about [`BATCH_BYTES`] (plus one record).
+//! merge at any time, each of about [`BATCH_BYTES`] (plus one record); their storage
+//! goes back to the framer once merged and is filled again.
 
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
@@ -29,9 +30,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use super::Matcher;
-use crate::event::reader::{self, Batch, InputOrder, Parsed};
+use crate::event::reader::{self, Batch, Buffers, InputOrder, Parsed};
 use crate::event::{InputError, ReadOptions, ReadStats};
 use crate::finding::Aggregator;
+
+/// What a worker hands back: the batch parsed and its matches aggregated.
+type Settle = (Parsed, Aggregator);
 
 /// Record bytes per batch.
 pub const BATCH_BYTES: usize = 1 << 20;
@@ -58,28 +62,32 @@ pub fn scan(
         // Declared in the scope so that a panic here drops them, which unblocks and
         // ends the other threads before the scope waits for them.
         let (work_tx, work_rx) = sync_channel::<(u64, Batch)>(threads);
-        let (done_tx, done_rx) = channel::<(u64, thread::Result<(Parsed, Aggregator)>)>();
-        // One token per batch between the framer and the merge: bounds what is held.
-        let (token_tx, token_rx) = sync_channel::<()>(2 * threads + 2);
+        let (done_tx, done_rx) = channel::<(u64, Buffers, thread::Result<Settle>)>();
+        // The storage of batches, handed back once a batch is merged: the framer waits
+        // for one before it fills the next batch, which bounds what is held.
+        let (free_tx, free_rx) = channel::<Buffers>();
+        for _ in 0..2 * threads + 1 {
+            let _ = free_tx.send(Buffers::default());
+        }
         let framing = ReadOptions {
             progress: None,
             ..opts.clone()
         };
-        s.spawn(move || {
+        let framer = thread::Builder::new().name("picket-frame".to_owned());
+        spawned(framer.spawn_scoped(s, move || {
             let mut seq = 0u64;
             reader::frame_inputs(inputs, &framing, BATCH_BYTES, &mut |batch| {
-                if token_tx.send(()).is_err() || work_tx.send((seq, batch)).is_err() {
-                    return false;
-                }
+                work_tx.send((seq, batch)).ok()?;
                 seq += 1;
-                true
+                free_rx.recv().ok()
             });
-        });
+        }));
         let work_rx = Arc::new(Mutex::new(work_rx));
-        for _ in 0..threads {
+        for i in 0..threads {
             let done_tx = done_tx.clone();
             let work_rx = Arc::clone(&work_rx);
-            s.spawn(move || loop {
+            let worker = thread::Builder::new().name(format!("picket-match-{i}"));
+            spawned(worker.spawn_scoped(s, move || loop {
                 let next = match work_rx.lock() {
                     Ok(rx) => rx.recv(),
                     Err(_) => return,
@@ -94,19 +102,19 @@ pub fn scan(
                     });
                     (parsed, agg)
                 }));
-                if done_tx.send((seq, result)).is_err() {
+                if done_tx.send((seq, batch.into_buffers(), result)).is_err() {
                     return;
                 }
-            });
+            }));
         }
         drop(done_tx);
 
         let mut order = InputOrder::new();
         let mut waiting = BTreeMap::new();
         let mut next = 0u64;
-        for (seq, result) in done_rx {
-            waiting.insert(seq, result);
-            while let Some(result) = waiting.remove(&next) {
+        for (seq, buffers, result) in done_rx {
+            waiting.insert(seq, (buffers, result));
+            while let Some((buffers, result)) = waiting.remove(&next) {
                 next += 1;
                 let (parsed, mut agg) = match result {
                     Ok(done) => done,
@@ -126,10 +134,17 @@ pub fn scan(
                     agg.offset_records(base);
                     total.merge(agg);
                 }
-                // The framer took a token for this batch before sending it.
-                let _ = token_rx.recv();
+                let _ = free_tx.send(buffers);
             }
         }
     });
     total
+}
+
+/// A thread that could not be started is a panic, as with `std::thread::spawn`.
+fn spawned<T>(handle: std::io::Result<T>) -> T {
+    match handle {
+        Ok(handle) => handle,
+        Err(e) => panic!("cannot start a thread: {e}"),
+    }
 }

@@ -99,6 +99,14 @@ impl Batch {
         self.data.is_empty()
     }
 
+    /// Its storage, to reuse.
+    pub fn into_buffers(self) -> Buffers {
+        Buffers {
+            data: self.data,
+            items: self.items,
+        }
+    }
+
     /// Parses the records, calling `on_event` for each event (numbered from 0 within
     /// the batch); errors and statistics are in the result, for [`InputOrder::accept`].
     pub fn parse(&self, opts: &ReadOptions, on_event: &mut dyn FnMut(Event)) -> Parsed {
@@ -262,69 +270,94 @@ impl InputOrder {
     }
 }
 
+/// The storage of a batch, reused: `send` hands back the storage of a batch it is
+/// done with (or a new one) for the framer to fill next.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    data: Vec<u8>,
+    items: Vec<Item>,
+}
+
+impl Buffers {
+    fn cleared(mut self) -> Self {
+        self.data.clear();
+        self.items.clear();
+        self
+    }
+}
+
+/// What `send` does with a batch: takes it and returns the storage for the next one
+/// (`Some(Buffers::default())` for new storage), or `None` to stop framing.
+pub type SendBatch<'s> = dyn FnMut(Batch) -> Option<Buffers> + 's;
+
 /// Frames files (or stdin for `-`) in order into batches of about `batch_bytes` of
-/// records, handing each to `send`, which returns false to stop. Inputs that cannot be
-/// opened are a batch with the error.
+/// records, handing each to `send`. Inputs that cannot be opened are a batch with the
+/// error.
 pub fn frame_inputs(
     paths: &[PathBuf],
     opts: &ReadOptions,
     batch_bytes: usize,
-    send: &mut dyn FnMut(Batch) -> bool,
+    send: &mut SendBatch<'_>,
 ) {
+    let mut buffers = Buffers::default();
     for path in paths {
-        if !frame_path(path, opts, batch_bytes, send) {
-            return;
+        match frame_path(path, opts, batch_bytes, buffers, send) {
+            Some(next) => buffers = next,
+            None => return,
         }
     }
 }
 
-/// Frames one file (or stdin for `-`) into batches (see [`frame_inputs`]); false when
-/// `send` asked to stop.
+/// Frames one file (or stdin for `-`) into batches (see [`frame_inputs`]), the first
+/// one in `buffers`. Returns the storage `send` gave back last, or `None` when it
+/// asked to stop.
 pub fn frame_path(
     path: &Path,
     opts: &ReadOptions,
     batch_bytes: usize,
-    send: &mut dyn FnMut(Batch) -> bool,
-) -> bool {
+    buffers: Buffers,
+    send: &mut SendBatch<'_>,
+) -> Option<Buffers> {
     if path.as_os_str() == "-" {
-        return frame_stream("-", io::stdin().lock(), opts, batch_bytes, send);
+        return frame_stream("-", io::stdin().lock(), opts, batch_bytes, buffers, send);
     }
     let name = path.display().to_string();
     let message = if path.is_dir() {
         "is a directory".to_owned()
     } else {
         match File::open(path) {
-            Ok(file) => return frame_stream(&name, file, opts, batch_bytes, send),
+            Ok(file) => return frame_stream(&name, file, opts, batch_bytes, buffers, send),
             Err(e) => io_message(&e),
         }
     };
-    let mut cutter = Cutter::new(Arc::from(name), batch_bytes, send);
+    let mut cutter = Cutter::new(Arc::from(name), batch_bytes, buffers, send);
     cutter.batch.files = 0;
     cutter.error(None, message);
     cutter.finish(0, 0)
 }
 
-/// Frames one input stream into batches (see [`frame_inputs`]); `name` names it in
-/// origins and errors. False when `send` asked to stop.
+/// Frames one input stream into batches (see [`frame_path`]); `name` names it in
+/// origins and errors.
 pub fn frame_stream(
     name: &str,
     input: impl Read,
     opts: &ReadOptions,
     batch_bytes: usize,
-    send: &mut dyn FnMut(Batch) -> bool,
-) -> bool {
+    buffers: Buffers,
+    send: &mut SendBatch<'_>,
+) -> Option<Buffers> {
     let consumed = Rc::new(Cell::new(0u64));
-    let mut cutter = Cutter::new(Arc::from(name), batch_bytes, send);
+    let mut cutter = Cutter::new(Arc::from(name), batch_bytes, buffers, send);
     cutter.consumed = Some(Rc::clone(&consumed));
     let decoded = frame(input, opts.max_record_bytes, None, &consumed, &mut cutter);
     cutter.finish(consumed.get(), decoded)
 }
 
 /// Copies what framing cuts out of one input into batches and sends them.
-struct Cutter<'s> {
+struct Cutter<'s, 'f> {
     batch: Batch,
     batch_bytes: usize,
-    send: &'s mut dyn FnMut(Batch) -> bool,
+    send: &'s mut SendBatch<'f>,
     /// `send` asked to stop.
     stopped: bool,
     /// The flow-log format in force (for the next batch).
@@ -334,16 +367,22 @@ struct Cutter<'s> {
     counted: u64,
 }
 
-impl<'s> Cutter<'s> {
-    fn new(file: Arc<str>, batch_bytes: usize, send: &'s mut dyn FnMut(Batch) -> bool) -> Self {
+impl<'s, 'f> Cutter<'s, 'f> {
+    fn new(
+        file: Arc<str>,
+        batch_bytes: usize,
+        buffers: Buffers,
+        send: &'s mut SendBatch<'f>,
+    ) -> Self {
         let flow = Arc::new(FlowFormat::v2());
+        let Buffers { data, items } = buffers.cleared();
         Cutter {
             batch: Batch {
                 file,
                 index: 0,
                 flow: Arc::clone(&flow),
-                data: Vec::new(),
-                items: Vec::new(),
+                data,
+                items,
                 files: 1,
                 bytes: 0,
                 decoded: 0,
@@ -370,25 +409,25 @@ impl<'s> Cutter<'s> {
         self.batch.items.push(item);
         if self.batch.data.len() >= self.batch_bytes || self.batch.items.len() >= MAX_BATCH_RECORDS
         {
-            self.flush();
+            if let Some(buffers) = self.send_batch() {
+                let Buffers { data, items } = buffers.cleared();
+                self.batch.data = data;
+                self.batch.items = items;
+            }
         }
     }
 
-    /// Sends the batch and starts the next one of the input.
-    fn flush(&mut self) {
-        self.send_batch(self.batch.data.capacity());
-    }
-
-    /// Sends the batch; the next one gets `capacity` bytes.
-    fn send_batch(&mut self, capacity: usize) {
+    /// Sends the batch and starts the next one of the input, without storage; returns
+    /// the storage `send` gave back.
+    fn send_batch(&mut self) -> Option<Buffers> {
         if self.stopped {
-            return;
+            return None;
         }
         let next = Batch {
             file: Arc::clone(&self.batch.file),
             index: self.batch.index + 1,
             flow: Arc::clone(&self.flow),
-            data: Vec::with_capacity(capacity),
+            data: Vec::new(),
             items: Vec::new(),
             files: 0,
             bytes: 0,
@@ -400,22 +439,22 @@ impl<'s> Cutter<'s> {
             batch.bytes = consumed.get() - self.counted;
             self.counted = consumed.get();
         }
-        if !(self.send)(batch) {
-            self.stopped = true;
-        }
+        let buffers = (self.send)(batch);
+        self.stopped = buffers.is_none();
+        buffers
     }
 
-    /// Sends the last batch of the input (even when empty: it carries the counts).
-    fn finish(mut self, consumed: u64, decoded: u64) -> bool {
+    /// Sends the last batch of the input (even when empty: it carries the counts);
+    /// returns the storage `send` gave back.
+    fn finish(mut self, consumed: u64, decoded: u64) -> Option<Buffers> {
         self.consumed = None;
         self.batch.bytes = consumed - self.counted;
         self.batch.decoded = decoded;
-        self.send_batch(0);
-        !self.stopped
+        self.send_batch()
     }
 }
 
-impl Records for Cutter<'_> {
+impl Records for Cutter<'_, '_> {
     fn done(&self) -> bool {
         self.stopped || self.batch.skipped_at.load(Ordering::Relaxed) != u64::MAX
     }

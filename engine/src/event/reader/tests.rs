@@ -132,9 +132,11 @@ fn read_batched(name: &str, bytes: &[u8], opts: &ReadOptions, batch_bytes: usize
         progress: None,
         ..opts.clone()
     };
-    frame_stream(name, bytes, &framing, batch_bytes, &mut |batch| {
+    let buffers = Buffers::default();
+    frame_stream(name, bytes, &framing, batch_bytes, buffers, &mut |batch| {
         let mut batch_events = Vec::new();
         let parsed = batch.parse(opts, &mut |e| batch_events.push(e));
+        let buffers = batch.into_buffers();
         let accepted = order.accept(parsed, &mut stats);
         errors.extend(accepted.errors);
         if let Some(base) = accepted.record_base {
@@ -143,7 +145,7 @@ fn read_batched(name: &str, bytes: &[u8], opts: &ReadOptions, batch_bytes: usize
                 events.push(e);
             }
         }
-        true
+        Some(buffers)
     });
     Outcome {
         events,
