@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,6 +38,10 @@ pub(super) struct ScanArgs {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Threads reading and matching (default: the available parallelism; 1 reads and
+    /// matches in order on one thread).
+    #[arg(long, value_name = "N")]
+    threads: Option<NonZeroUsize>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -113,17 +118,36 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
         report_error(e);
     }
     let now_millis = chrono::Utc::now().timestamp_millis();
-    let mut agg = Aggregator::new(DEFAULT_DETECTOR_ID, now_millis);
-    for path in &inputs {
-        progress.set_message(path.display().to_string());
-        let mut on_event = |event: crate::event::Event| {
-            matcher.run(&event, |m| {
-                agg.add(m, &event);
-            });
-        };
-        let mut on_error = |e: crate::event::InputError| report_error(&e);
-        reader::read_path(path, &opts, &mut stats, &mut on_event, &mut on_error);
-    }
+    let new_aggregator = || Aggregator::new(DEFAULT_DETECTOR_ID, now_millis);
+    let threads = args
+        .threads
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    let agg = if threads == 1 {
+        let mut agg = new_aggregator();
+        for path in &inputs {
+            progress.set_message(path.display().to_string());
+            let mut on_event = |event: crate::event::Event| {
+                matcher.run(&event, |m| {
+                    agg.add(m, &event);
+                });
+            };
+            let mut on_error = |e: crate::event::InputError| report_error(&e);
+            reader::read_path(path, &opts, &mut stats, &mut on_event, &mut on_error);
+        }
+        agg
+    } else {
+        crate::run::parallel::scan(
+            &inputs,
+            &opts,
+            &matcher,
+            threads,
+            &new_aggregator,
+            &mut stats,
+            &mut |file| progress.set_message(file.to_owned()),
+            &mut |e| report_error(&e),
+        )
+    };
     progress.finish_and_clear();
     if printed > MAX_PRINTED_ERRORS {
         eprintln!(

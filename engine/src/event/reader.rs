@@ -40,6 +40,12 @@
 //! quarter of the parse's cost; JSON lines skip it (a bracket count bounds the depth).
 //! Each record is parsed once with sonic-rs and moved into its event. See
 //! `examples/read_speed.rs` for the numbers, beside the parse-only floor.
+//!
+//! Framing and parsing are apart: the framing (gzip, cutting records and lines, line
+//! numbers; only byte scans) hands what it cuts to a `Records` sink in input order.
+//! [`read_stream`] parses each piece at once, from the read buffer; the [`batch`]
+//! module copies them into [`Batch`]es that other threads parse, and settles the
+//! results in input order ([`InputOrder`]) to the same events, errors and statistics.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -53,8 +59,13 @@ use std::sync::Arc;
 use flate2::read::MultiGzDecoder;
 use sonic_rs::{JsonContainerTrait, JsonValueMutTrait, JsonValueTrait, Value};
 
+pub mod batch;
 mod feed;
 mod scan;
+
+pub use batch::{
+    frame_inputs, frame_path, frame_stream, Accepted, Batch, Buffers, InputOrder, Parsed, SendBatch,
+};
 
 use feed::{Feed, LineEnd, ValueEnd};
 use scan::{too_deep, Scan};
@@ -263,13 +274,30 @@ pub fn read_stream(
     on_event: &mut dyn FnMut(Event),
     on_error: &mut dyn FnMut(InputError),
 ) {
-    let file: Arc<str> = Arc::from(name);
     stats.files += 1;
     let consumed = Rc::new(Cell::new(0u64));
+    let mut ctx = Ctx::new(Arc::from(name), opts, stats, on_event, on_error);
+    let limit = opts.max_record_bytes;
+    let decoded = frame(input, limit, opts.progress.clone(), &consumed, &mut ctx);
+    ctx.stats.decoded_bytes += decoded;
+    ctx.stats.bytes += consumed.get();
+}
+
+/// Opens one input stream (gzip or not, told by its first two bytes) and frames it,
+/// handing records, lines and problems (read errors included) to `out` in input order.
+/// `consumed` counts the input bytes read, `progress` hears of them as they are.
+/// Returns the bytes after decompression.
+fn frame<R: Records>(
+    input: impl Read,
+    limit: usize,
+    progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    consumed: &Rc<Cell<u64>>,
+    out: &mut R,
+) -> u64 {
     let mut counting = Counting {
         inner: input,
-        count: Rc::clone(&consumed),
-        progress: opts.progress.clone(),
+        count: Rc::clone(consumed),
+        progress,
     };
     let mut head = [0u8; 2];
     let mut n = 0;
@@ -279,14 +307,8 @@ pub fn read_stream(
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                stats.errors += 1;
-                on_error(InputError {
-                    file,
-                    line: None,
-                    message: io_message(&e),
-                });
-                stats.bytes += consumed.get();
-                return;
+                out.error(None, io_message(&e));
+                return 0;
             }
         }
     }
@@ -298,34 +320,17 @@ pub fn read_stream(
         Box::new(chained)
     };
     let mut feed = Feed::new(inner);
-    let mut ctx = Ctx {
-        file,
-        opts,
-        stats,
-        on_event,
-        on_error,
-        record: 0,
-        recognized: false,
-        done: false,
-        flow: Arc::new(FlowFormat::v2()),
-    };
-    if let Err(e) = ctx.run(&mut feed) {
+    let mut framer = Framer { out, limit };
+    if let Err(e) = framer.run(&mut feed) {
         let what = if gzip {
             "gzip stream is truncated or corrupt"
         } else {
             "read failed"
         };
         let message = format!("{what} after line {}: {}", feed.line, io_message(&e));
-        ctx.stats.errors += 1;
-        (ctx.on_error)(InputError {
-            file: Arc::clone(&ctx.file),
-            line: None,
-            message,
-        });
+        framer.out.error(None, message);
     }
-    ctx.stats.decoded_bytes += feed.decoded;
-    drop(feed);
-    ctx.stats.bytes += consumed.get();
+    feed.decoded
 }
 
 /// Counts the bytes read from the input and reports them to the progress callback.
@@ -422,31 +427,45 @@ fn describe(v: &Value) -> String {
     }
 }
 
-/// Reading state of one input.
-struct Ctx<'a> {
-    file: Arc<str>,
-    opts: &'a ReadOptions,
-    stats: &'a mut ReadStats,
-    on_event: &'a mut dyn FnMut(Event),
-    on_error: &'a mut dyn FnMut(InputError),
-    /// Events produced so far.
-    record: u64,
-    /// Some record (or a flow header or wrapper) was recognized.
-    recognized: bool,
-    /// Stop reading this input (skipped).
-    done: bool,
-    /// The flow-log format of the lines that follow.
-    flow: Arc<FlowFormat>,
+/// What framing cuts out of one input, handed on in input order. [`Ctx`] parses each
+/// piece at once (`read_stream`); the batch framer ([`batch`]) copies them into batches
+/// that other threads parse.
+trait Records {
+    /// True when the input is skipped: framing may stop.
+    fn done(&self) -> bool;
+    /// One JSON value (an element of an array, a pretty-printed record, a record of a
+    /// long line) starting at `line`; nested too deep to parse when `deep`.
+    fn json(&mut self, bytes: &[u8], line: u64, deep: bool);
+    /// A whole line starting with `{` that does not begin a pretty-printed record: one
+    /// record, or several written back to back.
+    fn json_line(&mut self, bytes: &[u8], line: u64);
+    /// A line that does not start with `{` or `[`, without its line end.
+    fn text_line(&mut self, bytes: &[u8], line: u64);
+    /// A text line of `n` bytes, over the record limit (dropped).
+    fn long_text_line(&mut self, n: u64, line: u64);
+    /// A problem with the input at `line`.
+    fn error(&mut self, line: Option<u64>, message: String);
+    /// The input is skipped as a whole, for this reason.
+    fn skip(&mut self, reason: String);
 }
 
-impl Ctx<'_> {
+/// The framing of one input: cuts records and lines out of the read buffer, each with
+/// the line it starts on, and hands them to `out`. No parsing happens here: only byte
+/// scans (newlines, the structural scan of JSON values).
+struct Framer<'o, R> {
+    out: &'o mut R,
+    /// [`ReadOptions::max_record_bytes`].
+    limit: usize,
+}
+
+impl<R: Records> Framer<'_, R> {
     fn run(&mut self, feed: &mut Feed) -> io::Result<()> {
         if feed.peek(3)?.starts_with(b"\xEF\xBB\xBF") {
             feed.consume(3);
         }
         let mut buf = Vec::new();
         let mut empty = true;
-        while !self.done {
+        while !self.out.done() {
             let Some(first) = feed.skip_ws()? else { break };
             empty = false;
             let line = feed.line;
@@ -468,106 +487,41 @@ impl Ctx<'_> {
             }
         }
         if empty {
-            self.skip("empty input".to_owned());
+            self.out.skip("empty input".to_owned());
         }
         Ok(())
     }
 
-    fn error(&mut self, line: Option<u64>, message: String) {
-        self.stats.errors += 1;
-        (self.on_error)(InputError {
-            file: Arc::clone(&self.file),
-            line,
-            message,
-        });
-    }
-
-    fn skip(&mut self, reason: String) {
-        self.stats.skipped.push((Arc::clone(&self.file), reason));
-        self.done = true;
-    }
-
-    /// An unrecognized record: the whole input is skipped when nothing in it was
-    /// recognized yet, else the record is an error.
-    fn unrecognized(&mut self, line: u64, what: String) {
-        if !self.recognized && self.opts.source.is_none() {
-            self.skip(format!("unrecognized content: {what}"));
-        } else {
-            self.error(Some(line), format!("unrecognized record: {what}"));
-        }
-    }
-
-    fn emit(&mut self, source: Source, raw: Raw, line: u64, log_group: Option<Arc<str>>) {
-        self.recognized = true;
-        *self.stats.events.entry(source).or_default() += 1;
-        let event = Event {
-            source,
-            raw,
-            origin: Origin {
-                file: Arc::clone(&self.file),
-                line,
-                record: self.record,
-            },
-            log_group,
-        };
-        self.record += 1;
-        (self.on_event)(event);
-    }
-
     /// A line starting with `{`: one record (JSON lines), several written one after
-    /// the other, or the start of a pretty-printed one.
+    /// the other, or the first line of a pretty-printed one (a line that leaves its
+    /// first value open and ends in `{`, `[`, `,` or `:`).
     fn json_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
         if !feed.line_buffered()? {
             return self.long_line(feed, line, buf);
         }
-        let limit = self.opts.max_record_bytes;
+        let limit = self.limit;
         let loc = match feed.read_line(buf, limit)? {
             LineEnd::Eof => return Ok(()),
             LineEnd::TooLong(n) => {
                 let message = format!("line {line} is {n} bytes, over the limit of {limit}");
-                self.error(Some(line), message);
+                self.out.error(Some(line), message);
                 return Ok(());
             }
             LineEnd::Line(loc) => loc,
         };
         let bytes = loc.bytes(feed, buf);
-        // Fast path: with this few brackets the line cannot nest too deep, so it goes
-        // straight to the parser (no scan); one record is the common case.
-        if memchr::memchr2_iter(b'{', b'[', bytes).count() <= MAX_DEPTH as usize {
-            if let Ok(v) = sonic_rs::from_slice::<Value>(bytes) {
-                self.dispatch(v, line);
-                return Ok(());
-            }
-        }
-        // Several records on the line (concatenated payloads), a deep or a malformed
-        // one, or the first line of a pretty-printed record.
-        let mut rest = bytes;
-        let mut first = true;
-        while !self.done {
-            let blank = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
-            rest = &rest[blank..];
-            if rest.is_empty() {
-                break;
-            }
+        // A complete JSON value ends in `}`: only a line that does not can open a
+        // pretty-printed record, so JSON lines are not scanned here.
+        if continues(bytes) {
             let mut scan = Scan::default();
-            match scan.feed(rest, true, &mut 0) {
-                Some(n) => {
-                    self.json(&rest[..n], line, scan.too_deep);
-                    rest = &rest[n..];
-                }
-                None if first && continues(rest) => {
-                    let start = rest.to_vec();
-                    *buf = start;
-                    buf.push(b'\n');
-                    return self.rest_of_record(feed, line, buf, scan);
-                }
-                None => {
-                    self.json(rest, line, scan.too_deep);
-                    break;
-                }
+            if scan.feed(bytes, true, &mut 0).is_none() {
+                let start = bytes.to_vec();
+                *buf = start;
+                buf.push(b'\n');
+                return self.rest_of_record(feed, line, buf, scan);
             }
-            first = false;
         }
+        self.out.json_line(bytes, line);
         Ok(())
     }
 
@@ -579,15 +533,15 @@ impl Ctx<'_> {
         buf: &mut Vec<u8>,
         mut scan: Scan,
     ) -> io::Result<()> {
-        let limit = self.opts.max_record_bytes;
+        let limit = self.limit;
         match feed.scan_value(buf, &mut scan, limit)? {
-            ValueEnd::Complete(_) => self.json(buf, line, false),
-            ValueEnd::TooDeep => self.json(buf, line, true),
-            ValueEnd::TooLong(n) => self.error(
+            ValueEnd::Complete(_) => self.out.json(buf, line, false),
+            ValueEnd::TooDeep => self.out.json(&[], line, true),
+            ValueEnd::TooLong(n) => self.out.error(
                 Some(line),
                 format!("the record at line {line} is {n} bytes, over the limit of {limit}"),
             ),
-            ValueEnd::Eof | ValueEnd::Broken => self.error(
+            ValueEnd::Eof | ValueEnd::Broken => self.out.error(
                 Some(line),
                 format!("unexpected end of input in the record starting at line {line}"),
             ),
@@ -599,9 +553,9 @@ impl Ctx<'_> {
     /// record limit (CloudWatch Logs subscription payloads delivered by Firehose are
     /// written one after the other with no newline between them).
     fn long_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
-        let limit = self.opts.max_record_bytes;
+        let limit = self.limit;
         let mut first = true;
-        while !self.done {
+        while !self.out.done() {
             if matches!(feed.skip_inline_ws()?, None | Some(b'\n')) {
                 break;
             }
@@ -611,8 +565,8 @@ impl Ctx<'_> {
                 ..Scan::default()
             };
             match feed.scan_value(buf, &mut scan, limit)? {
-                ValueEnd::Complete(loc) => self.json(loc.bytes(feed, buf), line, false),
-                ValueEnd::TooDeep => self.json(&[], line, true),
+                ValueEnd::Complete(loc) => self.out.json(loc.bytes(feed, buf), line, false),
+                ValueEnd::TooDeep => self.out.json(&[], line, true),
                 ValueEnd::TooLong(n) => {
                     let alone = first && matches!(feed.skip_inline_ws()?, None | Some(b'\n'));
                     let message = if alone {
@@ -620,15 +574,16 @@ impl Ctx<'_> {
                     } else {
                         format!("a record on line {line} is {n} bytes, over the limit of {limit}")
                     };
-                    self.error(Some(line), message);
+                    self.out.error(Some(line), message);
                 }
                 ValueEnd::Broken => {
-                    self.error(Some(line), format!("line {line} ends inside a record"));
+                    self.out
+                        .error(Some(line), format!("line {line} ends inside a record"));
                     break;
                 }
                 ValueEnd::Eof => {
                     let message = format!("unexpected end of input in line {line}");
-                    self.error(Some(line), message);
+                    self.out.error(Some(line), message);
                     break;
                 }
             }
@@ -640,14 +595,14 @@ impl Ctx<'_> {
     /// The elements of a JSON array (the `[` is consumed), each one record. False when
     /// the array did not end well (the error is reported).
     fn array(&mut self, feed: &mut Feed, open: u64, buf: &mut Vec<u8>) -> io::Result<bool> {
-        let limit = self.opts.max_record_bytes;
+        let limit = self.limit;
         let mut first = true;
-        while !self.done {
+        while !self.out.done() {
             let Some(mut next) = feed.skip_ws()? else {
                 let message = format!(
                     "unexpected end of input: the array opened at line {open} is not closed"
                 );
-                self.error(Some(feed.line), message);
+                self.out.error(Some(feed.line), message);
                 return Ok(false);
             };
             if next == b']' {
@@ -660,7 +615,7 @@ impl Ctx<'_> {
                         "expected `,` or `]` after a record of the array opened at line {open}, found `{}`",
                         char::from(next).escape_default()
                     );
-                    self.error(Some(feed.line), message);
+                    self.out.error(Some(feed.line), message);
                     feed.skip_line()?;
                     return Ok(false);
                 }
@@ -680,16 +635,16 @@ impl Ctx<'_> {
             buf.clear();
             let mut scan = Scan::default();
             match feed.scan_value(buf, &mut scan, limit)? {
-                ValueEnd::Complete(loc) => self.json(loc.bytes(feed, buf), line, false),
-                ValueEnd::TooDeep => self.json(buf, line, true),
-                ValueEnd::TooLong(n) => self.error(
+                ValueEnd::Complete(loc) => self.out.json(loc.bytes(feed, buf), line, false),
+                ValueEnd::TooDeep => self.out.json(&[], line, true),
+                ValueEnd::TooLong(n) => self.out.error(
                     Some(line),
                     format!("the record at line {line} is {n} bytes, over the limit of {limit}"),
                 ),
                 ValueEnd::Eof | ValueEnd::Broken => {
                     let message =
                         format!("unexpected end of input in the record starting at line {line}");
-                    self.error(Some(line), message);
+                    self.out.error(Some(line), message);
                     return Ok(false);
                 }
             }
@@ -699,7 +654,7 @@ impl Ctx<'_> {
 
     /// After the `Records` array: the closing brace, or other keys to skip.
     fn close_records(&mut self, feed: &mut Feed) -> io::Result<()> {
-        if self.done {
+        if self.out.done() {
             return Ok(());
         }
         match feed.skip_ws()? {
@@ -716,7 +671,7 @@ impl Ctx<'_> {
                     feed.scan_value(&mut Vec::new(), &mut scan, 0)?
                 {
                     let message = "unexpected end of input: the Records object is not closed";
-                    self.error(Some(line), message.to_owned());
+                    self.out.error(Some(line), message.to_owned());
                 }
             }
             Some(other) => {
@@ -724,15 +679,99 @@ impl Ctx<'_> {
                     "expected `}}` after the Records array, found `{}`",
                     char::from(other).escape_default()
                 );
-                self.error(Some(feed.line), message);
+                self.out.error(Some(feed.line), message);
                 feed.skip_line()?;
             }
             None => {
                 let message = "unexpected end of input: the Records object is not closed";
-                self.error(Some(feed.line), message.to_owned());
+                self.out.error(Some(feed.line), message.to_owned());
             }
         }
         Ok(())
+    }
+
+    /// A line that does not start with `{` or `[`.
+    fn text_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+        match feed.read_line(buf, self.limit)? {
+            LineEnd::Eof => {}
+            LineEnd::TooLong(n) => self.out.long_text_line(n, line),
+            LineEnd::Line(loc) => self.out.text_line(loc.bytes(feed, buf), line),
+        }
+        Ok(())
+    }
+}
+
+/// Parsing state of one input (or of one batch of it): turns what framing cut out into
+/// events and errors.
+struct Ctx<'a> {
+    file: Arc<str>,
+    opts: &'a ReadOptions,
+    stats: &'a mut ReadStats,
+    on_event: &'a mut dyn FnMut(Event),
+    on_error: &'a mut dyn FnMut(InputError),
+    /// Events produced so far.
+    record: u64,
+    /// Some record (or a flow header or wrapper) was recognized.
+    recognized: bool,
+    /// Stop reading this input (skipped).
+    done: bool,
+    /// The flow-log format of the lines that follow.
+    flow: Arc<FlowFormat>,
+    /// Errors reported so far.
+    errors: usize,
+    /// A batch after the first of its input: whether the batches before it recognized
+    /// anything is not known yet, so a record that would skip the input if they did not
+    /// is taken as if they did (an error), and the first such point is kept in
+    /// `pending_skip` for the in-order merge to settle.
+    speculative: bool,
+    /// The first point where the input would be skipped were nothing recognized before
+    /// this batch: the errors reported before it and the reason.
+    pending_skip: Option<(usize, String)>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        file: Arc<str>,
+        opts: &'a ReadOptions,
+        stats: &'a mut ReadStats,
+        on_event: &'a mut dyn FnMut(Event),
+        on_error: &'a mut dyn FnMut(InputError),
+    ) -> Self {
+        Ctx {
+            file,
+            opts,
+            stats,
+            on_event,
+            on_error,
+            record: 0,
+            recognized: false,
+            done: false,
+            flow: Arc::new(FlowFormat::v2()),
+            errors: 0,
+            speculative: false,
+            pending_skip: None,
+        }
+    }
+}
+
+impl Records for Ctx<'_> {
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    fn error(&mut self, line: Option<u64>, message: String) {
+        self.stats.errors += 1;
+        self.errors += 1;
+        (self.on_error)(InputError {
+            file: Arc::clone(&self.file),
+            line,
+            message,
+        });
+    }
+
+    fn skip(&mut self, reason: String) {
+        self.stats.skipped.push((Arc::clone(&self.file), reason));
+        self.done = true;
     }
 
     /// Parses one JSON record and hands it on.
@@ -749,6 +788,110 @@ impl Ctx<'_> {
                 self.error(Some(at), message);
             }
         }
+    }
+
+    fn json_line(&mut self, bytes: &[u8], line: u64) {
+        // Fast path: with this few brackets the line cannot nest too deep, so it goes
+        // straight to the parser (no scan); one record is the common case.
+        if memchr::memchr2_iter(b'{', b'[', bytes).count() <= MAX_DEPTH as usize {
+            if let Ok(v) = sonic_rs::from_slice::<Value>(bytes) {
+                self.dispatch(v, line);
+                return;
+            }
+        }
+        // Several records on the line (concatenated payloads), a deep or a malformed
+        // one.
+        let mut rest = bytes;
+        while !self.done {
+            let blank = rest.iter().take_while(|c| c.is_ascii_whitespace()).count();
+            rest = &rest[blank..];
+            if rest.is_empty() {
+                break;
+            }
+            let mut scan = Scan::default();
+            match scan.feed(rest, true, &mut 0) {
+                Some(n) => {
+                    self.json(&rest[..n], line, scan.too_deep);
+                    rest = &rest[n..];
+                }
+                None => {
+                    self.json(rest, line, scan.too_deep);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn text_line(&mut self, bytes: &[u8], line: u64) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.text(text, line),
+            Err(e) => {
+                if !self.recognized
+                    && self.skip_unless_recognized("binary content (not UTF-8 text)".to_owned())
+                {
+                    return;
+                }
+                let message = format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1);
+                self.error(Some(line), message);
+            }
+        }
+    }
+
+    fn long_text_line(&mut self, n: u64, line: u64) {
+        if !self.recognized
+            && self.skip_unless_recognized(format!(
+                "unrecognized content: a first line of {n} bytes that is not JSON"
+            ))
+        {
+            return;
+        }
+        let limit = self.opts.max_record_bytes;
+        let message = format!("line {line} is {n} bytes, over the limit of {limit}");
+        self.error(Some(line), message);
+    }
+}
+
+impl Ctx<'_> {
+    /// At a record that skips the input when nothing before it was recognized (call it
+    /// only then): skips and returns true, or, in a speculative batch, keeps the point
+    /// as the pending skip and returns false (the record is taken as an error).
+    fn skip_unless_recognized(&mut self, reason: String) -> bool {
+        debug_assert!(!self.recognized);
+        if self.speculative {
+            self.pending_skip.get_or_insert((self.errors, reason));
+            return false;
+        }
+        self.skip(reason);
+        true
+    }
+
+    /// An unrecognized record: the whole input is skipped when nothing in it was
+    /// recognized yet, else the record is an error.
+    fn unrecognized(&mut self, line: u64, what: String) {
+        if !self.recognized
+            && self.opts.source.is_none()
+            && self.skip_unless_recognized(format!("unrecognized content: {what}"))
+        {
+            return;
+        }
+        self.error(Some(line), format!("unrecognized record: {what}"));
+    }
+
+    fn emit(&mut self, source: Source, raw: Raw, line: u64, log_group: Option<Arc<str>>) {
+        self.recognized = true;
+        *self.stats.events.entry(source).or_default() += 1;
+        let event = Event {
+            source,
+            raw,
+            origin: Origin {
+                file: Arc::clone(&self.file),
+                line,
+                record: self.record,
+            },
+            log_group,
+        };
+        self.record += 1;
+        (self.on_event)(event);
     }
 
     /// A parsed top-level JSON value: a container of records, a wrapper, or a record.
@@ -852,34 +995,6 @@ impl Ctx<'_> {
         }
     }
 
-    /// A line that does not start with `{` or `[`.
-    fn text_line(&mut self, feed: &mut Feed, line: u64, buf: &mut Vec<u8>) -> io::Result<()> {
-        let limit = self.opts.max_record_bytes;
-        match feed.read_line(buf, limit)? {
-            LineEnd::Eof => {}
-            LineEnd::TooLong(n) if !self.recognized => {
-                self.skip(format!(
-                    "unrecognized content: a first line of {n} bytes that is not JSON"
-                ));
-            }
-            LineEnd::TooLong(n) => self.error(
-                Some(line),
-                format!("line {line} is {n} bytes, over the limit of {limit}"),
-            ),
-            LineEnd::Line(loc) => match std::str::from_utf8(loc.bytes(feed, buf)) {
-                Ok(text) => self.text(text, line),
-                Err(_) if !self.recognized => {
-                    self.skip("binary content (not UTF-8 text)".to_owned())
-                }
-                Err(e) => {
-                    let message = format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1);
-                    self.error(Some(line), message);
-                }
-            },
-        }
-        Ok(())
-    }
-
     fn text(&mut self, text: &str, line: u64) {
         let text = text.trim();
         if let Some((stamp, rest)) = text.split_once(' ') {
@@ -909,10 +1024,10 @@ impl Ctx<'_> {
             } else {
                 ""
             };
-            self.skip(format!(
-                "unrecognized content: first line `{preview}{more}`"
-            ));
-            return;
+            let reason = format!("unrecognized content: first line `{preview}{more}`");
+            if self.skip_unless_recognized(reason) {
+                return;
+            }
         }
         self.flow_line(text, line, None);
     }

@@ -1,19 +1,22 @@
 //! Matching: evaluates compiled rules on events.
 //!
 //! [`eval`] is the reference tree-walking evaluator: it runs a rule's [`Cond`] over an
-//! event and, for a match, explains which predicates held. [`Matcher`] dispatches an
-//! event to the rules of its source only.
+//! event and, for a match, explains which predicates held. [`Matcher`] runs a pack: the
+//! dispatch stage ([`Dispatch`]) computes the literal tests of all rules per field and
+//! picks the rules an event can match; the evaluator runs those. [`parallel`] reads and
+//! matches inputs on several threads with the result of doing it in order on one.
+//! [`Profile`] counts the cost of each rule.
 //!
 //! [`Cond`]: crate::compile::ir::Cond
 
 mod dispatch;
 pub mod eval;
 pub mod fixtures;
+pub mod parallel;
 mod profile;
 
-pub use profile::Profile;
-
 pub use dispatch::Dispatch;
+pub use profile::Profile;
 
 use crate::compile::{CompiledRule, RulePack};
 use crate::event::Event;

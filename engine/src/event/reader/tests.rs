@@ -81,18 +81,72 @@ impl Outcome {
     }
 }
 
-fn read_with(name: &str, input: impl Read, opts: &ReadOptions) -> Outcome {
+/// Reads `input` with [`read_stream`], and checks that framing it into batches of a few
+/// sizes, parsing them apart and settling them in order gives the same.
+fn read_with(name: &str, mut input: impl Read, opts: &ReadOptions) -> Outcome {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes).unwrap();
     let mut events = Vec::new();
     let mut errors = Vec::new();
     let mut stats = ReadStats::default();
     read_stream(
         name,
-        input,
+        &bytes[..],
         opts,
         &mut stats,
         &mut |e| events.push(e),
         &mut |e| errors.push(e),
     );
+    let out = Outcome {
+        events,
+        errors,
+        stats,
+    };
+    for batch_bytes in [1, 150, 4096, 1 << 20] {
+        let batched = read_batched(name, &bytes, opts, batch_bytes);
+        let what = format!("{name} in batches of {batch_bytes} bytes");
+        assert_eq!(batched.errors, out.errors, "{what}");
+        assert_eq!(
+            format!("{:?}", batched.events),
+            format!("{:?}", out.events),
+            "{what}"
+        );
+        let mut stats = batched.stats.clone();
+        if !out.stats.skipped.is_empty() {
+            // Batches are framed ahead of parsing: a skipped input may be read further.
+            stats.bytes = out.stats.bytes;
+            stats.decoded_bytes = out.stats.decoded_bytes;
+        }
+        assert_eq!(stats, out.stats, "{what}");
+    }
+    out
+}
+
+/// Reads `bytes` framed into batches, each parsed on its own and settled in order.
+fn read_batched(name: &str, bytes: &[u8], opts: &ReadOptions, batch_bytes: usize) -> Outcome {
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    let mut stats = ReadStats::default();
+    let mut order = InputOrder::new();
+    let framing = ReadOptions {
+        progress: None,
+        ..opts.clone()
+    };
+    let buffers = Buffers::default();
+    frame_stream(name, bytes, &framing, batch_bytes, buffers, &mut |batch| {
+        let mut batch_events = Vec::new();
+        let parsed = batch.parse(opts, &mut |e| batch_events.push(e));
+        let buffers = batch.into_buffers();
+        let accepted = order.accept(parsed, &mut stats);
+        errors.extend(accepted.errors);
+        if let Some(base) = accepted.record_base {
+            for mut e in batch_events {
+                e.origin.record += base;
+                events.push(e);
+            }
+        }
+        Some(buffers)
+    });
     Outcome {
         events,
         errors,
@@ -408,6 +462,59 @@ fn digest_file_is_skipped_not_an_error() {
             "CloudTrail digest file".to_owned()
         )]
     );
+}
+
+#[test]
+fn content_after_errors_only_is_still_the_first_recognized() {
+    // Malformed records recognize nothing: what comes next decides whether the input
+    // is skipped. Read in batches, the deciding record is in a later batch than the
+    // errors (`read_with` checks every batching against reading in one go).
+    let good = ct_line(0);
+    let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"2024-05-01T00:00:00Z","digestEndTime":"2024-05-01T01:00:00Z","digestPublicKeyFingerprint":"0123","logFiles":[]}"#;
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("{{broken\n{{\"name\": \"x\"}}\n{good}\n"),
+            "unrecognized content: a JSON object with keys name",
+        ),
+        (
+            format!("{{broken\nhello there\n{good}\n"),
+            "unrecognized content: first line `hello there`",
+        ),
+        (
+            format!("{{broken\n{digest}\n{good}\n"),
+            "CloudTrail digest file",
+        ),
+    ];
+    for (body, reason) in &cases {
+        let out = read_bytes(body.as_bytes());
+        assert!(out.events.is_empty(), "{body}");
+        assert_eq!(out.errors.len(), 1, "{body}: {:?}", out.messages());
+        assert_eq!(out.errors[0].line, Some(1));
+        assert_eq!(
+            out.stats.skipped,
+            [(Arc::from("t.json"), reason.to_string())]
+        );
+    }
+    // Binary content after an error: skipped too.
+    let mut body = b"{broken\n\xff\xfe\x00binary\n".to_vec();
+    body.extend_from_slice(good.as_bytes());
+    let out = read_bytes(&body);
+    assert!(out.events.is_empty());
+    assert_eq!(out.errors.len(), 1);
+    assert_eq!(
+        out.stats.skipped,
+        [(
+            Arc::from("t.json"),
+            "binary content (not UTF-8 text)".to_owned()
+        )]
+    );
+    // Once something is recognized, the same records are errors.
+    let body = format!("{{broken\n{good}\n{{\"name\": \"x\"}}\nhello there\n{good}\n");
+    let out = read_bytes(body.as_bytes());
+    assert_eq!(event_ids(&out), ["id-0", "id-0"]);
+    assert_eq!(out.errors.len(), 3, "{:?}", out.messages());
+    assert_eq!(out.events[1].origin.record, 1);
+    assert!(out.stats.skipped.is_empty());
 }
 
 #[test]
