@@ -121,3 +121,26 @@ fn unknown_arguments_exit_with_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown source `cloudtrial`"));
 }
+
+#[test]
+fn profile_lists_rule_costs_without_changing_findings() {
+    let run = |extra: &[&str]| {
+        picket()
+            .args(["scan", "docs/samples", "--format", "jsonl"])
+            .args(extra)
+            .current_dir(repo())
+            .output()
+            .expect("picket runs")
+    };
+    let plain = run(&[]);
+    let profiled = run(&["--profile"]);
+    assert!(plain.status.success() && profiled.status.success());
+    assert_eq!(plain.stdout, profiled.stdout);
+    let stderr = String::from_utf8_lossy(&profiled.stderr);
+    assert!(stderr.contains("Rule profile: 10731 events"), "{stderr}");
+    assert!(
+        stderr.contains("instance.mining-pool-port-contacted"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dispatch cloudtrail:"), "{stderr}");
+}

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{compile_and_report, PackSelection};
 use crate::event::{reader, ReadOptions, ReadStats, Source};
 use crate::finding::{output, severity_band, Aggregator, Finding, DEFAULT_DETECTOR_ID};
-use crate::run::Matcher;
+use crate::run::{Matcher, Profile};
 
 /// Input errors printed one by one before only counting the rest.
 const MAX_PRINTED_ERRORS: u64 = 50;
@@ -42,6 +42,10 @@ pub(super) struct ScanArgs {
     /// matches in order on one thread).
     #[arg(long, value_name = "N")]
     threads: Option<NonZeroUsize>,
+    /// After the scan, list the rules that cost the most time and how many events each
+    /// visited (scans on one thread, so the timings are not disturbed).
+    #[arg(long)]
+    profile: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -123,14 +127,18 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
         .threads
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
-    let agg = if threads == 1 {
+    let mut profile = args.profile.then(|| Profile::new(pack));
+    let agg = if threads == 1 || profile.is_some() {
         let mut agg = new_aggregator();
         for path in &inputs {
             progress.set_message(path.display().to_string());
-            let mut on_event = |event: crate::event::Event| {
-                matcher.run(&event, |m| {
+            let mut on_event = |event: crate::event::Event| match profile.as_mut() {
+                Some(p) => matcher.run_profiled(&event, p, |m| {
                     agg.add(m, &event);
-                });
+                }),
+                None => matcher.run(&event, |m| {
+                    agg.add(m, &event);
+                }),
             };
             let mut on_error = |e: crate::event::InputError| report_error(&e);
             reader::read_path(path, &opts, &mut stats, &mut on_event, &mut on_error);
@@ -163,13 +171,19 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
     } else {
         Format::Jsonl
     });
-    let summary = summary(
+    let mut summary = summary(
         &findings,
         &stats,
         input_errors.len() as u64,
         elapsed,
         pack.len(),
     );
+    if let Some(p) = &profile {
+        summary.push_str(&format!("\n\n{}", p.table(pack, 15)));
+        for line in matcher.dispatch().describe() {
+            summary.push_str(&format!("\n  dispatch {line}"));
+        }
+    }
     match format {
         Format::Table => {
             if findings.is_empty() {

@@ -53,7 +53,7 @@ impl Profile {
         order.sort_by(|&a, &b| self.nanos[b].cmp(&self.nanos[a]).then(a.cmp(&b)));
         let total: u64 = self.nanos.iter().sum();
         let mut t = comfy_table::Table::new();
-        t.load_preset(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
+        t.load_preset(comfy_table::presets::UTF8_BORDERS_ONLY)
             .set_header([
                 "rule",
                 "time (ms)",
