@@ -92,7 +92,7 @@ const NUMERIC: &[&str] = &[
 ];
 
 /// The order of fields in flow-log lines.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowFormat {
     names: Box<[Box<str>]>,
     /// Where the format comes from, for messages: `default version 2 format` or

@@ -2,31 +2,37 @@
 //! result of reading and matching them in order on one.
 //!
 //! ```text
-//! framer thread --batches (bounded)--> N workers --results--> caller's thread
-//!  read, gunzip, cut records           parse, normalize,      settle in input order,
-//!  (a byte scan), a few MB a batch     match, aggregate       merge aggregators,
-//!                                      into a batch's own     report errors
-//!                                      Aggregator
+//! caller's thread --batches (bounded)--> N-1 workers
+//!  read, gunzip, cut records (a byte     parse, normalize, match, aggregate into the
+//!  scan), ~1 MB a batch; parses a        batch's own Aggregator; then merge what is
+//!  batch itself when the workers         done in input order
+//!  have no room for it
 //! ```
 //!
-//! The framer hands batches of raw records of one input (with their lines, see
-//! [`reader::Batch`]) to the workers over a bounded channel. Each worker parses a
-//! batch, runs the matcher on its events and folds the matches into an [`Aggregator`]
-//! of its own. The caller's thread takes the results in input order: an
-//! [`InputOrder`] settles what stands (errors, events, skipped inputs, record
-//! numbers), the errors are reported, and the batch's aggregator is merged into the
-//! total ([`Aggregator::merge`]), which gives the findings of adding every match in
-//! input order.
+//! The caller's thread frames the inputs into batches of raw records of one input
+//! (with their lines, see [`reader::Batch`]) and hands them to the workers over a
+//! bounded channel; when the channel is full it parses the batch itself, so `threads`
+//! threads are busy, the framing being the smaller part of the work. Parsing a batch
+//! runs the matcher on its events and folds the matches into an [`Aggregator`] of the
+//! batch's own. The thread that finishes a batch then merges, under a lock, every
+//! finished batch that is next in input order: an [`InputOrder`] settles what stands
+//! (errors, events, skipped inputs, record numbers), the errors are reported, and the
+//! batch's aggregator is merged into the total ([`Aggregator::merge`]), which gives the
+//! findings of adding every match in input order. No thread waits for another but to
+//! get work or storage. The statistics are the same too, but for the bytes read of an input
+//! skipped part way (a CloudTrail digest, unrecognized content): reading on one thread
+//! stops at the record that skips it, the framer may have read further by the time it
+//! hears of it.
 //!
-//! Memory is bounded: at most `2 × threads + 2` batches are between the framer and the
+//! Memory is bounded: at most `4 × threads` batches are between the framer and the
 //! merge at any time, each of about [`BATCH_BYTES`] (plus one record); their storage
 //! goes back to the framer once merged and is filled again.
 
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::mpsc::{channel, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{channel, sync_channel, Sender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
 use super::Matcher;
@@ -34,17 +40,18 @@ use crate::event::reader::{self, Batch, Buffers, InputOrder, Parsed};
 use crate::event::{InputError, ReadOptions, ReadStats};
 use crate::finding::Aggregator;
 
-/// What a worker hands back: the batch parsed and its matches aggregated.
-type Settle = (Parsed, Aggregator);
-
 /// Record bytes per batch.
 pub const BATCH_BYTES: usize = 1 << 20;
 
-/// Reads `inputs` in order with `threads` workers (at least one) and matches every
-/// event, returning the aggregated matches. Statistics are added to `stats`; errors
-/// go to `on_error` in input order (and are counted in `stats`), `on_input` hears of
-/// each input as its first batch is settled, and `opts.progress` of the input bytes
-/// settled. Every aggregator comes from `new_aggregator`.
+/// A batch parsed and its matches aggregated, or the panic that stopped it.
+type Done = thread::Result<(Parsed, Aggregator)>;
+
+/// Reads `inputs` in order on `threads` threads (the caller's and `threads - 1` more,
+/// at least one) and matches every event, returning the aggregated matches.
+/// Statistics are added to `stats`; errors go to `on_error` in input order (and are
+/// counted in `stats`), `on_input` hears of each input as its first batch is settled,
+/// and `opts.progress` of the input bytes settled. Every aggregator comes from
+/// `new_aggregator`. The callbacks run on any of the threads, one at a time.
 #[allow(clippy::too_many_arguments)]
 pub fn scan(
     inputs: &[PathBuf],
@@ -53,39 +60,50 @@ pub fn scan(
     threads: usize,
     new_aggregator: &(dyn Fn() -> Aggregator + Sync),
     stats: &mut ReadStats,
-    on_input: &mut dyn FnMut(&str),
-    on_error: &mut dyn FnMut(InputError),
+    on_input: &mut (dyn FnMut(&str) + Send),
+    on_error: &mut (dyn FnMut(InputError) + Send),
 ) -> Aggregator {
-    let threads = threads.max(1);
-    let mut total = new_aggregator();
-    thread::scope(|s| {
-        // Declared in the scope so that a panic here drops them, which unblocks and
-        // ends the other threads before the scope waits for them.
-        let (work_tx, work_rx) = sync_channel::<(u64, Batch)>(threads);
-        let (done_tx, done_rx) = channel::<(u64, Buffers, thread::Result<Settle>)>();
-        // The storage of batches, handed back once a batch is merged: the framer waits
-        // for one before it fills the next batch, which bounds what is held.
-        let (free_tx, free_rx) = channel::<Buffers>();
-        for _ in 0..2 * threads + 1 {
-            let _ = free_tx.send(Buffers::default());
-        }
-        let framing = ReadOptions {
-            progress: None,
-            ..opts.clone()
-        };
-        let framer = thread::Builder::new().name("picket-frame".to_owned());
-        spawned(framer.spawn_scoped(s, move || {
-            let mut seq = 0u64;
-            reader::frame_inputs(inputs, &framing, BATCH_BYTES, &mut |batch| {
-                work_tx.send((seq, batch)).ok()?;
-                seq += 1;
-                free_rx.recv().ok()
+    let workers = threads.max(2) - 1;
+    // Parses a batch and aggregates its matches, keeping a panic for the end.
+    let work = |batch: Batch| {
+        let done = panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut agg = new_aggregator();
+            let parsed = batch.parse(opts, &mut |event| {
+                matcher.run(&event, |m| {
+                    agg.add(m, &event);
+                });
             });
+            (parsed, agg)
         }));
+        (batch.into_buffers(), done)
+    };
+    // The storage of batches, handed back once a batch is merged: the framer waits for
+    // one before it fills the next batch, which bounds what is held. Some slack, for
+    // batches finished early wait for the ones before them to be merged.
+    let (free_tx, free_rx) = channel::<Buffers>();
+    for _ in 1..4 * (workers + 1) {
+        let _ = free_tx.send(Buffers::default());
+    }
+    let merge = Mutex::new(Merge {
+        order: InputOrder::new(),
+        waiting: BTreeMap::new(),
+        next: 0,
+        total: new_aggregator(),
+        stats,
+        on_input,
+        on_error,
+        opts,
+        free: free_tx,
+        failed: None,
+    });
+    thread::scope(|s| {
+        // Declared in the scope so that a panic here drops it, which ends the workers
+        // before the scope waits for them.
+        let (work_tx, work_rx) = sync_channel::<(u64, Batch)>(workers);
         let work_rx = Arc::new(Mutex::new(work_rx));
-        for i in 0..threads {
-            let done_tx = done_tx.clone();
+        for i in 0..workers {
             let work_rx = Arc::clone(&work_rx);
+            let (work, merge) = (&work, &merge);
             let worker = thread::Builder::new().name(format!("picket-match-{i}"));
             spawned(worker.spawn_scoped(s, move || loop {
                 let next = match work_rx.lock() {
@@ -93,52 +111,102 @@ pub fn scan(
                     Err(_) => return,
                 };
                 let Ok((seq, batch)) = next else { return };
-                let result = panic::catch_unwind(AssertUnwindSafe(|| {
-                    let mut agg = new_aggregator();
-                    let parsed = batch.parse(opts, &mut |event| {
-                        matcher.run(&event, |m| {
-                            agg.add(m, &event);
-                        });
-                    });
-                    (parsed, agg)
-                }));
-                if done_tx.send((seq, batch.into_buffers(), result)).is_err() {
-                    return;
-                }
+                let (buffers, done) = work(batch);
+                lock(merge).take(seq, buffers, done);
             }));
         }
-        drop(done_tx);
-
-        let mut order = InputOrder::new();
-        let mut waiting = BTreeMap::new();
-        let mut next = 0u64;
-        for (seq, buffers, result) in done_rx {
-            waiting.insert(seq, (buffers, result));
-            while let Some((buffers, result)) = waiting.remove(&next) {
-                next += 1;
-                let (parsed, mut agg) = match result {
-                    Ok(done) => done,
-                    Err(payload) => panic::resume_unwind(payload),
-                };
-                let accepted = order.accept(parsed, stats);
-                if accepted.first {
-                    on_input(&accepted.file);
+        let framing = ReadOptions {
+            progress: None,
+            ..opts.clone()
+        };
+        let mut seq = 0u64;
+        reader::frame_inputs(inputs, &framing, BATCH_BYTES, &mut |batch| {
+            match work_tx.try_send((seq, batch)) {
+                Ok(()) => {}
+                Err(TrySendError::Full((seq, batch))) => {
+                    let (buffers, done) = work(batch);
+                    lock(&merge).take(seq, buffers, done);
                 }
-                if let (Some(progress), true) = (&opts.progress, accepted.bytes > 0) {
-                    progress(accepted.bytes);
-                }
-                for e in accepted.errors {
-                    on_error(e);
-                }
-                if let Some(base) = accepted.record_base {
-                    agg.offset_records(base);
-                    total.merge(agg);
-                }
-                let _ = free_tx.send(buffers);
+                Err(TrySendError::Disconnected(_)) => return None,
             }
-        }
+            seq += 1;
+            free_rx.recv().ok()
+        });
     });
-    total
+    let merge = match merge.into_inner() {
+        Ok(merge) => merge,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(payload) = merge.failed {
+        panic::resume_unwind(payload);
+    }
+    debug_assert!(merge.waiting.is_empty());
+    merge.total
+}
+
+/// The in-order merge of finished batches, shared by the threads.
+struct Merge<'a> {
+    order: InputOrder,
+    /// Finished batches waiting for the ones before them.
+    waiting: BTreeMap<u64, (Buffers, Done)>,
+    /// The next batch in input order.
+    next: u64,
+    total: Aggregator,
+    stats: &'a mut ReadStats,
+    on_input: &'a mut (dyn FnMut(&str) + Send),
+    on_error: &'a mut (dyn FnMut(InputError) + Send),
+    opts: &'a ReadOptions,
+    /// Storage of merged batches, back to the framer.
+    free: Sender<Buffers>,
+    /// A panic while parsing or merging, raised again at the end.
+    failed: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl Merge<'_> {
+    /// A finished batch: merges it and the ones after it that are finished, in order.
+    fn take(&mut self, seq: u64, buffers: Buffers, done: Done) {
+        self.waiting.insert(seq, (buffers, done));
+        while let Some((buffers, done)) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            if self.failed.is_none() {
+                let merged = match done {
+                    Ok(done) => panic::catch_unwind(AssertUnwindSafe(|| self.merge(done))),
+                    Err(payload) => Err(payload),
+                };
+                if let Err(payload) = merged {
+                    self.failed = Some(payload);
+                }
+            }
+            // After a panic, batches are still taken (and dropped) so that the
+            // framer gets storage and goes on to the end.
+            let _ = self.free.send(buffers);
+        }
+    }
+
+    fn merge(&mut self, (parsed, mut agg): (Parsed, Aggregator)) {
+        let accepted = self.order.accept(parsed, self.stats);
+        if accepted.first {
+            (self.on_input)(&accepted.file);
+        }
+        if let (Some(progress), true) = (&self.opts.progress, accepted.bytes > 0) {
+            progress(accepted.bytes);
+        }
+        for e in accepted.errors {
+            (self.on_error)(e);
+        }
+        if let Some(base) = accepted.record_base {
+            agg.offset_records(base);
+            self.total.merge(agg);
+        }
+    }
+}
+
+/// The merge, even after a panic elsewhere (which it records and survives).
+fn lock<'m, 'a>(merge: &'m Mutex<Merge<'a>>) -> MutexGuard<'m, Merge<'a>> {
+    match merge.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 /// A thread that could not be started is a panic, as with `std::thread::spawn`.

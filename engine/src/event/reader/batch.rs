@@ -130,15 +130,12 @@ impl Batch {
         let mut stats = ReadStats::default();
         let mut errors = Vec::new();
         let mut on_error = |e| errors.push(e);
-        let mut ctx = Ctx::new(
-            Arc::clone(&self.file),
-            opts,
-            &mut stats,
-            on_event,
-            &mut on_error,
-        );
+        // The batch's own copies of what every event points to: reference counts that
+        // threads parsing other batches of the input do not touch.
+        let file: Arc<str> = Arc::from(&*self.file);
+        let mut ctx = Ctx::new(file, opts, &mut stats, on_event, &mut on_error);
         ctx.speculative = self.index > 0;
-        ctx.flow = Arc::clone(&self.flow);
+        ctx.flow = Arc::new(FlowFormat::clone(&self.flow));
         for item in &self.items {
             if ctx.done {
                 break;
