@@ -4,14 +4,16 @@
 //! ```text
 //! cargo run --release -p picket --example scan_speed              # ~150 MB Records file
 //! cargo run --release -p picket --example scan_speed -- 40        # ~40 MB
-//! cargo run --release -p picket --example scan_speed -- FILE...   # your own inputs
+//! cargo run --release -p picket --example scan_speed -- PATH...   # your own files, dirs
 //! ```
 //!
 //! The generated input is one CloudTrail `Records` document made of the records of
 //! `docs/samples/cloudtrail`, repeated. Printed for the same inputs, best of three:
-//! the floor (reading and parsing only, one thread), framing only (the part that stays
-//! on one thread when scanning on several), and the scan with 1, 2, … threads up to the
-//! available parallelism, with the speed-up over one thread.
+//! the floor (reading and parsing only, one thread), framing only (the part that runs
+//! on one thread when scanning on several), framing into batches and then reading them
+//! (the same work as the floor, split as a parallel scan splits it, on one thread), and
+//! the scan with 1, 2, … threads up to the available parallelism, with the speed-up
+//! over one thread.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -82,7 +84,14 @@ fn main() {
     let files: Vec<PathBuf> = match args.first().map(|a| a.parse::<usize>()) {
         None => vec![generate(150, dir.path())],
         Some(Ok(mb)) => vec![generate(mb, dir.path())],
-        Some(Err(_)) => args.iter().map(PathBuf::from).collect(),
+        Some(Err(_)) => {
+            let paths: Vec<PathBuf> = args.iter().map(PathBuf::from).collect();
+            let (files, errors) = reader::expand_inputs(&paths);
+            for e in errors {
+                eprintln!("{e}");
+            }
+            files
+        }
     };
     let bytes: u64 = files
         .iter()
@@ -131,6 +140,15 @@ fn main() {
         n
     });
     report("framing only", events, framing, None);
+    let (_, split) = best(runs, || {
+        let mut n = 0u64;
+        reader::frame_inputs(&files, &opts, parallel::BATCH_BYTES, &mut |batch| {
+            batch.parse(&opts, &mut |_| n += 1);
+            Some(batch.into_buffers())
+        });
+        n
+    });
+    report("framed, then read", events, split, None);
 
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (_, one) = best(runs, || {
