@@ -37,16 +37,7 @@ impl Aggregator {
         if let Some(&i) = self.index.get(&slot) {
             let (f, first, last) = &mut self.findings[i];
             f.service.count += 1;
-            if time < *first {
-                *first = time;
-                f.service.event_first_seen = rfc3339(time);
-                f.created_at = rfc3339(time);
-            }
-            if time > *last {
-                *last = time;
-                f.service.event_last_seen = rfc3339(time);
-                f.updated_at = rfc3339(time);
-            }
+            widen(f, first, last, time, time);
             if let Some(events) = f
                 .service
                 .evidence
@@ -91,16 +82,7 @@ impl Aggregator {
             };
             let (f, at_first, at_last) = &mut self.findings[i];
             f.service.count += finding.service.count;
-            if first < *at_first {
-                *at_first = first;
-                f.service.event_first_seen = rfc3339(first);
-                f.created_at = rfc3339(first);
-            }
-            if last > *at_last {
-                *at_last = last;
-                f.service.event_last_seen = rfc3339(last);
-                f.updated_at = rfc3339(last);
-            }
+            widen(f, at_first, at_last, first, last);
             let more = evidence(finding.service.evidence);
             if let Some(events) = f
                 .service
@@ -171,6 +153,21 @@ fn evidence(mut evidence: serde_json::Value) -> Vec<serde_json::Value> {
     match evidence.get_mut("events").map(serde_json::Value::take) {
         Some(serde_json::Value::Array(events)) => events,
         _ => Vec::new(),
+    }
+}
+
+/// Widens a finding's event-time window (`first`..`last`, in milliseconds) to include
+/// `from`..`to`, keeping its first/last-seen and created/updated times in step.
+fn widen(f: &mut Finding, first: &mut i64, last: &mut i64, from: i64, to: i64) {
+    if from < *first {
+        *first = from;
+        f.service.event_first_seen = rfc3339(from);
+        f.created_at = rfc3339(from);
+    }
+    if to > *last {
+        *last = to;
+        f.service.event_last_seen = rfc3339(to);
+        f.updated_at = rfc3339(to);
     }
 }
 
