@@ -60,12 +60,7 @@ pub fn rule_catalog(packs: &[PackFiles]) -> String {
                 r.meta.finding_type,
                 severity_band(r.meta.severity),
                 r.meta.severity,
-                r.meta
-                    .sources
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                r.meta.source_names(),
                 r.meta.mitre.join(", ")
             );
         }

@@ -192,12 +192,7 @@ fn list_rules(sel: &PackSelection, format: ListFormat, out: &mut dyn Write) -> R
                     crate::finding::severity_band(r.meta.severity),
                     r.meta.severity
                 ),
-                r.meta
-                    .sources
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                r.meta.source_names(),
                 r.meta.title.clone(),
             ]);
         }

@@ -165,8 +165,10 @@ pub(super) fn run_explain(
         if !rule.meta.sources.contains(&event.source) {
             writeln!(
                 out,
-                "{line} ({}): not read by {} (it reads {:?})",
-                event.source, rule.meta.id, rule.meta.sources
+                "{line} ({}): not read by {} (it reads {})",
+                event.source,
+                rule.meta.id,
+                rule.meta.source_names()
             )?;
             continue;
         }

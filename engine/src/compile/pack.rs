@@ -144,6 +144,14 @@ pub struct RuleMeta {
     pub mitre: Vec<String>,
 }
 
+impl RuleMeta {
+    /// The rule's source names, comma-separated (`cloudtrail, s3data`).
+    pub fn source_names(&self) -> String {
+        let names: Vec<&str> = self.sources.iter().map(|s| s.name()).collect();
+        names.join(", ")
+    }
+}
+
 /// A rule ready to run.
 #[derive(Debug)]
 pub struct CompiledRule {

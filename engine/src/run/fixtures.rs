@@ -72,12 +72,7 @@ fn run_case(
             errors.push(format!(
                 "{fixture}: event is {} but the rule reads {}",
                 event.source,
-                rule.meta
-                    .sources
-                    .iter()
-                    .map(|s| s.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                rule.meta.source_names()
             ));
             continue;
         }
