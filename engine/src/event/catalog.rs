@@ -118,6 +118,12 @@ impl FieldDef {
         }
     }
 
+    /// Converts a value read at [`FieldDef::raw_path`] to the field's type, as
+    /// [`FieldDef::get`] does (for readers that walk the record themselves).
+    pub(crate) fn convert<'e>(&self, value: FieldValue<'e>) -> Option<FieldValue<'e>> {
+        coerce(self.ty, value)
+    }
+
     fn accessor(&self, source: Source) -> Option<Accessor> {
         self.accessors
             .iter()

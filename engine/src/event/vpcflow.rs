@@ -122,7 +122,8 @@ impl FlowFormat {
         &self.names
     }
 
-    fn position(&self, name: &str) -> Option<usize> {
+    /// The column of the field `name`.
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| &**n == name)
     }
 }
@@ -199,7 +200,17 @@ impl FlowRecord {
 
     /// A field as a value: integers for numeric fields, text otherwise.
     pub fn value(&self, name: &str) -> Option<FieldValue<'_>> {
-        let text = self.get(name)?;
+        self.value_at(self.format.position(name)?, name)
+    }
+
+    /// [`FlowRecord::value`] of the field `name` found at column `index` of the format
+    /// (for readers that look the column up once per format).
+    pub(crate) fn value_at(&self, index: usize, name: &str) -> Option<FieldValue<'_>> {
+        let &(s, e) = self.spans.get(index)?;
+        let text = &self.line[s as usize..e as usize];
+        if text == "-" {
+            return None;
+        }
         if NUMERIC.contains(&name) {
             if let Ok(n) = text.parse::<i64>() {
                 return Some(FieldValue::Int(n));
@@ -215,6 +226,11 @@ impl FlowRecord {
 
     /// The format naming the fields.
     pub fn format(&self) -> &FlowFormat {
+        &self.format
+    }
+
+    /// The shared format, to tell whether two records have the same one.
+    pub(crate) fn format_arc(&self) -> &Arc<FlowFormat> {
         &self.format
     }
 

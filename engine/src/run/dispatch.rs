@@ -1,26 +1,34 @@
 //! The dispatch stage: literal tests of all rules, computed once per event and per
 //! field, and the rules an event can match at all.
 //!
-//! At build time every string test of every rule (`==`, `~=`, `in`, `in~`, `contains`,
-//! `startswith`, `endswith`, with or without `~`) is grouped by the field it reads:
-//! equality and membership become one hash lookup per field, substring tests one
-//! Aho-Corasick automaton per field (one case-sensitive, one ASCII case-insensitive).
-//! Identical tests of different rules share one slot. Each rule gets an *anchor*: a set
-//! of grouped tests of which one must hold for the rule to match (taken from its
-//! top-level `and`, or from every branch of an `or`); rules without one are always
+//! At build time every string, address and integer test of every rule (`==`, `~=`,
+//! `in`, `in~`, `contains`, `startswith`, `endswith` with or without `~`, `matches`,
+//! `in cidr(…)`) is grouped by the field it reads and by cost: equality and membership
+//! become one hash lookup per field, networks one table of address ranges (a binary
+//! search), substrings one Aho-Corasick automaton per field (with a SIMD detector in
+//! front that says whether any needle occurs at all), regexes one regex set. Identical
+//! tests of different rules share one slot. Each rule gets an *anchor*: grouped tests
+//! of which one must hold for the rule to match (from its top-level `and`, or from every
+//! branch of an `or`), taken from cheap groups first; rules without one are always
 //! visited.
 //!
-//! Per event, the groups of the event's source run once, giving the truth of every
-//! grouped test; the rules whose anchor holds are evaluated, in rule order, by the
-//! reference evaluator reading those truths instead of testing again. Semantics are the
-//! reference evaluator's (a property test checks it): a missing field makes its tests
-//! false, a list holds when an element does, non-strings never pass a string test.
+//! Per event, the groups holding anchors run; the rules whose anchor held are the
+//! candidates. A candidate is dropped as soon as one of its required tests (top-level
+//! conjuncts) is false, running the group of that test only then; the survivors are
+//! evaluated, in rule order, by the reference evaluator reading the truths of their
+//! grouped tests instead of testing again. Fields are read once per event
+//! ([`Projection`]). Costly groups remember, per thread, which of their tests held for
+//! the values they have seen ([`Memo`]). Semantics are the reference evaluator's (a
+//! property test checks it): a missing field makes its tests false, a list holds when
+//! an element does, non-strings never pass a string test.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
-
-use aho_corasick::{AhoCorasick, MatchKind};
 use std::net::IpAddr;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use rustc_hash::FxHashMap;
 
 use ipnet::IpNet;
 use picket_grammar::ast::StrOp;
@@ -28,6 +36,8 @@ use picket_grammar::ast::StrOp;
 use crate::compile::ir::{CmpOp, Cond, FieldRef, Operand, Pred, Test};
 use crate::compile::RulePack;
 use crate::event::{Event, FieldValue, Source};
+
+use super::project::{FlowColumns, Projection};
 
 /// What a grouped test checks on each value of its field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -167,61 +177,215 @@ fn same_field(a: &FieldRef, b: &FieldRef) -> bool {
     }
 }
 
-/// Substring patterns of one field and one case mode.
+/// Substring tests of one field in one automaton. When some tests ignore case, the
+/// automaton does, and a match of a test that does not is checked byte for byte.
 #[derive(Debug)]
 struct Patterns {
     automaton: AhoCorasick,
-    /// Per pattern: operator code and the grouped tests it decides.
-    targets: Vec<(u8, u32)>,
+    /// Per pattern: operator code, the grouped test it decides, and whether case counts.
+    targets: Vec<(u8, u32, bool)>,
+    needles: Vec<Box<[u8]>>,
+    /// Says whether any needle occurs at all (SIMD, many bytes per step), on the
+    /// value lower-cased when `fold`: most values contain none, and the automaton
+    /// runs only on those that do.
+    detector: Option<aho_corasick::packed::Searcher>,
+    fold: bool,
 }
 
+/// Up to this many patterns, substring automata are built as DFAs (fastest to run,
+/// larger to build); beyond it the builder chooses.
+const DFA_PATTERNS: usize = 5_000;
+
 impl Patterns {
-    fn build(items: &[(u8, String, u32)], nocase: bool) -> Option<Patterns> {
+    /// `items`: (operator code, needle, test, ignores case).
+    fn build(items: &[(u8, String, u32, bool)]) -> Option<Patterns> {
         if items.is_empty() {
             return None;
         }
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .ascii_case_insensitive(nocase)
-            .build(items.iter().map(|(_, n, _)| n.as_str()))
+        let nocase = items.iter().any(|i| i.3);
+        let build = |kind| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(nocase)
+                .kind(kind)
+                .build(items.iter().map(|i| i.1.as_str()))
+        };
+        let automaton = build((items.len() <= DFA_PATTERNS).then_some(AhoCorasickKind::DFA))
+            .or_else(|_| build(None))
             .ok()?;
+        let detector = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(items.iter().map(|i| {
+                if nocase {
+                    i.1.to_ascii_lowercase()
+                } else {
+                    i.1.clone()
+                }
+            }))
+            .build();
         Some(Patterns {
             automaton,
-            targets: items.iter().map(|(op, _, id)| (*op, *id)).collect(),
+            targets: items.iter().map(|i| (i.0, i.2, !i.3)).collect(),
+            needles: items.iter().map(|i| Box::from(i.1.as_bytes())).collect(),
+            detector,
+            fold: nocase,
         })
     }
 
-    fn run(&self, hay: &str, truth: &mut [u64]) {
+    /// Whether some needle may occur in `hay` (never false when one does).
+    fn any(&self, hay: &str, buf: &mut Vec<u8>) -> bool {
+        match &self.detector {
+            Some(d) if self.fold => {
+                buf.clear();
+                buf.extend(hay.bytes().map(|b| b.to_ascii_lowercase()));
+                d.find(&buf[..]).is_some()
+            }
+            Some(d) => d.find(hay).is_some(),
+            None => self.automaton.find(hay).is_some(),
+        }
+    }
+
+    fn run(&self, hay: &str, buf: &mut Vec<u8>, hit: &mut dyn FnMut(u32)) {
+        if !self.any(hay, buf) {
+            return;
+        }
         for m in self.automaton.find_overlapping_iter(hay) {
-            let (op, id) = self.targets[m.pattern().as_usize()];
+            let p = m.pattern().as_usize();
+            let (op, id, exact_case) = self.targets[p];
             let holds = match op {
                 0 => true,
                 1 => m.start() == 0,
                 _ => m.end() == hay.len(),
             };
-            if holds {
-                set_bit(truth, id);
+            if holds && (!exact_case || hay.as_bytes()[m.range()] == *self.needles[p]) {
+                hit(id);
             }
         }
     }
 }
 
-/// Every grouped test on one field.
+/// `in cidr(…)` tests of one field as a table of disjoint address ranges: the networks'
+/// bounds cut the address space into ranges, each knowing the tests that hold for every
+/// address in it, so a lookup is one binary search whatever the number of networks.
+#[derive(Debug, Default)]
+struct NetTable {
+    v4: Ranges<u32>,
+    v6: Ranges<u128>,
+}
+
+/// Sorted range starts; `ids[i]` holds from `starts[i]` to the next start.
 #[derive(Debug)]
+struct Ranges<T> {
+    starts: Vec<T>,
+    ids: Vec<Vec<u32>>,
+}
+
+impl<T> Default for Ranges<T> {
+    fn default() -> Self {
+        Ranges {
+            starts: Vec::new(),
+            ids: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy + Ord> Ranges<T> {
+    /// `nets` as (first, last, id).
+    fn build(nets: &[(T, T, u32)], zero: T, next: impl Fn(T) -> Option<T>) -> Ranges<T> {
+        if nets.is_empty() {
+            return Ranges::default();
+        }
+        let mut starts: Vec<T> = vec![zero];
+        for &(first, last, _) in nets {
+            starts.push(first);
+            if let Some(after) = next(last) {
+                starts.push(after);
+            }
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        let mut ids = vec![Vec::new(); starts.len()];
+        for &(first, last, id) in nets {
+            let from = starts.partition_point(|s| *s < first);
+            let to = starts.partition_point(|s| *s <= last);
+            for list in &mut ids[from..to] {
+                if list.last() != Some(&id) {
+                    list.push(id);
+                }
+            }
+        }
+        Ranges { starts, ids }
+    }
+
+    fn lookup(&self, addr: T) -> &[u32] {
+        match self.starts.partition_point(|s| *s <= addr) {
+            0 => &[],
+            i => &self.ids[i - 1],
+        }
+    }
+}
+
+impl NetTable {
+    fn build(nets: &[(IpNet, u32)]) -> NetTable {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for (net, id) in nets {
+            match net {
+                IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()), *id)),
+                IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()), *id)),
+            }
+        }
+        NetTable {
+            v4: Ranges::build(&v4, 0, |x| x.checked_add(1)),
+            v6: Ranges::build(&v6, 0, |x| x.checked_add(1)),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.v4.starts.is_empty() && self.v6.starts.is_empty()
+    }
+
+    fn lookup(&self, ip: IpAddr) -> &[u32] {
+        match ip {
+            IpAddr::V4(a) => self.v4.lookup(u32::from(a)),
+            IpAddr::V6(a) => self.v6.lookup(u128::from(a)),
+        }
+    }
+}
+
+/// Every grouped test on one field.
+#[derive(Debug, Default)]
 struct FieldGroup {
-    field: FieldRef,
-    exact: HashMap<Box<str>, Vec<u32>>,
-    exact_nocase: HashMap<Box<str>, Vec<u32>>,
-    subs: Vec<(u8, String, u32)>,
-    subs_nocase: Vec<(u8, String, u32)>,
+    exact: FxHashMap<Box<str>, Vec<u32>>,
+    exact_nocase: FxHashMap<Box<str>, Vec<u32>>,
+    subs: Vec<(u8, String, u32, bool)>,
     patterns: Option<Patterns>,
-    patterns_nocase: Option<Patterns>,
     regexes: Vec<(String, u32)>,
     regex_set: Option<Regexes>,
     nets: Vec<(IpNet, u32)>,
-    ips: HashMap<IpAddr, Vec<u32>>,
-    ints: HashMap<i64, Vec<u32>>,
+    net_table: NetTable,
+    ips: FxHashMap<IpAddr, Vec<u32>>,
+    ints: FxHashMap<i64, Vec<u32>>,
+    /// Any string test at all.
+    strings: bool,
 }
+
+/// The tests that held for values a costly group (automata, regexes) has already
+/// seen, per thread and group. Values repeat: a trail holds a few hundred distinct user
+/// agents, principals and error messages, so most values are found here instead of
+/// being searched again. Bounded: emptied when full.
+#[derive(Debug, Default)]
+struct Memo {
+    seen: FxHashMap<Box<str>, Box<[u32]>>,
+    /// For lower-casing values.
+    buf: Vec<u8>,
+}
+
+/// Values remembered per group before the memo is emptied.
+const MEMO_VALUES: usize = 4096;
+/// Longer values are searched every time (long values rarely repeat).
+const MEMO_MAX_LEN: usize = 256;
 
 /// Regular expressions of one field: one set, or one by one when the set is too big.
 #[derive(Debug)]
@@ -253,17 +417,22 @@ impl Regexes {
         }
     }
 
-    fn run(&self, hay: &str, truth: &mut [u64]) {
+    fn run(&self, hay: &str, hit: &mut dyn FnMut(u32)) {
         match self {
             Regexes::Set(set, ids) => {
+                // As for substrings: one search says whether any matches, the search
+                // for which ones runs only then.
+                if !set.is_match(hay) {
+                    return;
+                }
                 for i in set.matches(hay).iter() {
-                    set_bit(truth, ids[i]);
+                    hit(ids[i]);
                 }
             }
             Regexes::Each(list) => {
                 for (re, id) in list {
                     if re.is_match(hay) {
-                        set_bit(truth, *id);
+                        hit(*id);
                     }
                 }
             }
@@ -272,23 +441,6 @@ impl Regexes {
 }
 
 impl FieldGroup {
-    fn new(field: FieldRef) -> FieldGroup {
-        FieldGroup {
-            field,
-            exact: HashMap::new(),
-            exact_nocase: HashMap::new(),
-            subs: Vec::new(),
-            subs_nocase: Vec::new(),
-            patterns: None,
-            patterns_nocase: None,
-            regexes: Vec::new(),
-            regex_set: None,
-            nets: Vec::new(),
-            ips: HashMap::new(),
-            ints: HashMap::new(),
-        }
-    }
-
     fn add(&mut self, literal: &Literal, id: u32) {
         match literal {
             Literal::Exact(values) => {
@@ -305,12 +457,7 @@ impl FieldGroup {
                 }
             }
             Literal::Sub { op, needle, nocase } => {
-                let list = if *nocase {
-                    &mut self.subs_nocase
-                } else {
-                    &mut self.subs
-                };
-                list.push((*op, needle.clone(), id));
+                self.subs.push((*op, needle.clone(), id, *nocase));
             }
             Literal::Regex(source) => self.regexes.push((source.clone(), id)),
             Literal::Cidr(nets) => self.nets.extend(nets.iter().map(|n| (*n, id))),
@@ -328,97 +475,104 @@ impl FieldGroup {
     }
 
     fn finish(&mut self) {
-        self.patterns = Patterns::build(&self.subs, false);
-        self.patterns_nocase = Patterns::build(&self.subs_nocase, true);
+        self.patterns = Patterns::build(&self.subs);
         self.regex_set = Regexes::build(&self.regexes);
-    }
-
-    fn run(&self, event: &Event, truth: &mut [u64]) {
-        let Some(value) = self.field.get(event) else {
-            return;
-        };
-        let strings = !self.exact.is_empty()
+        self.net_table = NetTable::build(&self.nets);
+        self.strings = !self.exact.is_empty()
             || !self.exact_nocase.is_empty()
             || self.patterns.is_some()
-            || self.patterns_nocase.is_some()
             || self.regex_set.is_some();
-        if !self.ints.is_empty() {
-            for_each_leaf(&value, &mut |v| {
-                // Numbers compare by value: a whole float equals the integer.
-                let i = match v {
-                    FieldValue::Int(i) => Some(*i),
-                    FieldValue::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
-                    _ => None,
-                };
-                if let Some(ids) = i.and_then(|i| self.ints.get(&i)) {
-                    ids.iter().for_each(|&id| set_bit(truth, id));
-                }
-            });
-        }
-        if !self.ips.is_empty() {
-            for_each_leaf(&value, &mut |v| {
-                // Addresses, and strings that parse as addresses (as `==` compares them).
-                let ip = match v {
-                    FieldValue::Ip(ip) => Some(*ip),
-                    FieldValue::Str(s) => s.parse().ok(),
-                    _ => None,
-                };
-                if let Some(ids) = ip.and_then(|ip| self.ips.get(&ip)) {
-                    ids.iter().for_each(|&id| set_bit(truth, id));
-                }
-            });
-        }
-        if !self.nets.is_empty() {
-            for_each_leaf(&value, &mut |v| {
-                let ip = match v {
-                    FieldValue::Ip(ip) => Some(*ip),
-                    FieldValue::Str(s) => s.parse().ok(),
-                    _ => None,
-                };
-                if let Some(ip) = ip {
-                    for (net, id) in &self.nets {
-                        if net.contains(&ip) {
-                            set_bit(truth, *id);
-                        }
-                    }
-                }
-            });
-        }
-        if !strings {
-            return;
-        }
-        for_each_leaf(&value, &mut |v| {
-            let FieldValue::Str(s) = v else {
-                return;
-            };
-            let s: &str = s;
+    }
+
+    /// Runs the automata and regexes on `s`, or takes their result from the memo.
+    fn run_costly(&self, s: &str, truth: &mut [u64], memo: &mut Memo) {
+        if s.len() > MEMO_MAX_LEN {
+            let mut hit = |id| set_bit(truth, id);
             if let Some(re) = &self.regex_set {
-                re.run(s, truth);
-            }
-            if let Some(ids) = self.exact.get(s) {
-                ids.iter().for_each(|&id| set_bit(truth, id));
-            }
-            if !self.exact_nocase.is_empty() {
-                let lower = s.to_lowercase();
-                if let Some(ids) = self.exact_nocase.get(lower.as_str()) {
-                    ids.iter().for_each(|&id| set_bit(truth, id));
-                }
+                re.run(s, &mut hit);
             }
             if let Some(p) = &self.patterns {
-                p.run(s, truth);
+                p.run(s, &mut memo.buf, &mut hit);
             }
-            if let Some(p) = &self.patterns_nocase {
-                p.run(s, truth);
-            }
-        });
+            return;
+        }
+        if let Some(ids) = memo.seen.get(s) {
+            ids.iter().for_each(|&id| set_bit(truth, id));
+            return;
+        }
+        let mut ids = Vec::new();
+        let mut hit = |id| ids.push(id);
+        if let Some(re) = &self.regex_set {
+            re.run(s, &mut hit);
+        }
+        if let Some(p) = &self.patterns {
+            p.run(s, &mut memo.buf, &mut hit);
+        }
+        ids.iter().for_each(|&id| set_bit(truth, id));
+        if memo.seen.len() >= MEMO_VALUES {
+            memo.seen.clear();
+        }
+        memo.seen.insert(Box::from(s), ids.into_boxed_slice());
     }
-}
 
-/// Every non-list value, looking into lists (a test on a list holds for any element).
-fn for_each_leaf(v: &FieldValue<'_>, f: &mut dyn FnMut(&FieldValue<'_>)) {
-    match v {
-        FieldValue::List(items) => items.iter().for_each(|i| for_each_leaf(i, f)),
-        leaf => f(leaf),
+    /// Sets the bit of every test of the group that holds for the field's value.
+    fn run(&self, value: &FieldValue<'_>, truth: &mut [u64], memo: &mut Memo) {
+        if let FieldValue::List(items) = value {
+            return items.iter().for_each(|v| self.run(v, truth, memo));
+        }
+        if !self.ints.is_empty() {
+            // Numbers compare by value: a whole float equals the integer.
+            let i = match value {
+                FieldValue::Int(i) => Some(*i),
+                FieldValue::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+                _ => None,
+            };
+            if let Some(ids) = i.and_then(|i| self.ints.get(&i)) {
+                ids.iter().for_each(|&id| set_bit(truth, id));
+            }
+        }
+        if !self.ips.is_empty() || !self.net_table.is_empty() {
+            // Addresses, and strings that parse as addresses (as `==` compares them).
+            let ip = match value {
+                FieldValue::Ip(ip) => Some(*ip),
+                FieldValue::Str(s) => s.parse().ok(),
+                _ => None,
+            };
+            if let Some(ip) = ip {
+                if let Some(ids) = self.ips.get(&ip) {
+                    ids.iter().for_each(|&id| set_bit(truth, id));
+                }
+                for &id in self.net_table.lookup(ip) {
+                    set_bit(truth, id);
+                }
+            }
+        }
+        if !self.strings {
+            return;
+        }
+        let FieldValue::Str(s) = value else {
+            return;
+        };
+        let s: &str = s;
+        if self.regex_set.is_some() || self.patterns.is_some() {
+            self.run_costly(s, truth, memo);
+        }
+        if let Some(ids) = self.exact.get(s) {
+            ids.iter().for_each(|&id| set_bit(truth, id));
+        }
+        if !self.exact_nocase.is_empty() {
+            // Lower-cased as the reference does (`to_lowercase`), without a copy when
+            // there is nothing to lower.
+            let lower: Cow<'_, str> = if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+            {
+                Cow::Borrowed(s)
+            } else {
+                Cow::Owned(s.to_lowercase())
+            };
+            if let Some(ids) = self.exact_nocase.get(lower.as_ref()) {
+                ids.iter().for_each(|&id| set_bit(truth, id));
+            }
+        }
     }
 }
 
@@ -435,14 +589,27 @@ fn get(truth: &[u64], id: u32) -> bool {
 }
 
 /// The plan of one source.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SourcePlan {
+    /// The grouped tests, per field and cost: hash lookups and address tables in one
+    /// group, automata and regexes in another.
     groups: Vec<FieldGroup>,
+    /// The fields the groups read.
+    projection: Projection,
+    /// Per group: its field in the projection.
+    group_field: Vec<u32>,
+    /// Per group: its tests are automata or regexes.
+    costly: Vec<bool>,
     /// Grouped tests.
     slots: usize,
     /// Per rule of the pack (empty for rules of other sources): the slot of each of its
     /// predicates, `u32::MAX` when not grouped.
     pred_slots: Vec<Vec<u32>>,
+    /// Per rule: slots that must all hold for it to match (its top-level conjuncts that
+    /// are grouped tests), checked before it is evaluated.
+    required: Vec<Vec<u32>>,
+    /// Per rule: the groups its grouped tests belong to, run before it is evaluated.
+    rule_groups: Vec<Vec<u32>>,
     /// Per slot: the rules anchored on it.
     anchored: Vec<Vec<u32>>,
     /// Rules without an anchor.
@@ -451,8 +618,8 @@ struct SourcePlan {
     anchored_rules: usize,
     /// The group of each slot.
     slot_group: Vec<u32>,
-    /// Groups run for every event (they hold anchors); the others' tests are left to
-    /// the evaluator, which runs them only for the rules that need them.
+    /// Groups run for every event (they hold anchors); the others run when a candidate
+    /// rule needs them.
     eager: Vec<bool>,
 }
 
@@ -504,6 +671,21 @@ fn canonical(field: &FieldRef, source: Source) -> FieldRef {
     field.clone()
 }
 
+/// Slots of the top-level conjuncts of a condition that are grouped tests.
+fn required_slots(cond: &Cond, slots: &[u32], out: &mut Vec<u32>) {
+    match cond {
+        Cond::Pred(i) => {
+            if let Some(&s) = slots.get(*i as usize).filter(|s| **s != u32::MAX) {
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        Cond::And(items) => items.iter().for_each(|c| required_slots(c, slots, out)),
+        _ => {}
+    }
+}
+
 impl SourcePlan {
     /// Anchors rule `r` on slots of the groups `usable` accepts; false when it has none.
     fn try_anchor(&mut self, pack: &RulePack, r: u32, usable: &dyn Fn(u32) -> bool) -> bool {
@@ -527,10 +709,11 @@ impl SourcePlan {
     }
 
     fn build(pack: &RulePack, source: Source) -> SourcePlan {
-        let mut plan = SourcePlan {
-            pred_slots: vec![Vec::new(); pack.rules.len()],
-            ..SourcePlan::default()
-        };
+        let mut fields: Vec<FieldRef> = Vec::new();
+        let mut groups: Vec<FieldGroup> = Vec::new();
+        // Per group: its field, and whether its tests are costly (automata, regexes).
+        let mut group_of: Vec<(u32, bool)> = Vec::new();
+        let mut pred_slots = vec![Vec::new(); pack.rules.len()];
         let mut ids: HashMap<(usize, Literal), u32> = HashMap::new();
         for &r in pack.rule_indexes(source) {
             let rule = &pack.rules[r as usize];
@@ -542,42 +725,83 @@ impl SourcePlan {
                         return u32::MAX;
                     };
                     let field = canonical(field, source);
-                    let g = match plan
-                        .groups
+                    let f = match fields.iter().position(|f| same_field(f, &field)) {
+                        Some(f) => f,
+                        None => {
+                            fields.push(field);
+                            fields.len() - 1
+                        }
+                    };
+                    let costly = matches!(literal, Literal::Sub { .. } | Literal::Regex(_));
+                    let g = match group_of
                         .iter()
-                        .position(|g| same_field(&g.field, &field))
+                        .position(|&(gf, gc)| gf == f as u32 && gc == costly)
                     {
                         Some(g) => g,
                         None => {
-                            plan.groups.push(FieldGroup::new(field));
-                            plan.groups.len() - 1
+                            group_of.push((f as u32, costly));
+                            groups.push(FieldGroup::default());
+                            groups.len() - 1
                         }
                     };
                     let next = ids.len() as u32;
                     let id = *ids.entry((g, literal.clone())).or_insert(next);
                     if id == next {
-                        plan.groups[g].add(&literal, id);
+                        groups[g].add(&literal, id);
                     }
                     id
                 })
                 .collect();
-            plan.pred_slots[r as usize] = slots;
+            pred_slots[r as usize] = slots;
         }
-        plan.slots = ids.len();
-        plan.slot_group = vec![0; plan.slots];
+        let slots = ids.len();
+        let mut slot_group = vec![0; slots];
         for ((g, _), id) in &ids {
-            plan.slot_group[*id as usize] = *g as u32;
+            slot_group[*id as usize] = *g as u32;
         }
+        let mut plan = SourcePlan {
+            eager: vec![false; groups.len()],
+            groups,
+            projection: Projection::new(source, fields),
+            group_field: group_of.iter().map(|(f, _)| *f).collect(),
+            costly: group_of.iter().map(|(_, c)| *c).collect(),
+            slots,
+            required: vec![Vec::new(); pack.rules.len()],
+            rule_groups: vec![Vec::new(); pack.rules.len()],
+            anchored: vec![Vec::new(); slots],
+            always: Vec::new(),
+            anchored_rules: 0,
+            slot_group,
+            pred_slots,
+        };
         // Greedy: the group that anchors the most rules not yet anchored, then the next.
         let mut remaining: Vec<u32> = pack.rule_indexes(source).to_vec();
-        plan.eager = vec![false; plan.groups.len()];
-        plan.anchored = vec![Vec::new(); plan.slots];
         loop {
             // Score: how finely the group splits the rules (distinct anchor slots), then
             // how many it anchors. `outcome == "success"` anchors many rules on one slot
             // that nearly every event sets; `api.operation` spreads them over many.
+            // Cheap groups (hash lookups, address tables) first: a rule anchored on
+            // `api.service == …` runs its `user_agent contains …` automaton only when
+            // the service matched.
+            let cheap_left = (0..plan.groups.len()).any(|g| {
+                !plan.eager[g]
+                    && !plan.costly[g]
+                    && remaining.iter().any(|&r| {
+                        anchor(
+                            &pack.rules[r as usize].cond,
+                            &plan.pred_slots[r as usize],
+                            &plan.slot_group,
+                            &|x| x as usize == g,
+                        )
+                        .is_some()
+                    })
+            });
             let best = (0..plan.groups.len() as u32)
-                .filter(|g| !plan.eager[*g as usize])
+                .filter(|g| {
+                    let g = *g as usize;
+                    let wait = cheap_left && plan.costly[g];
+                    !plan.eager[g] && !wait
+                })
                 .map(|g| {
                     let mut slots = std::collections::HashSet::new();
                     let mut n = 0;
@@ -609,6 +833,23 @@ impl SourcePlan {
         let eager = plan.eager.clone();
         remaining.retain(|&r| !plan.try_anchor(pack, r, &|x| eager[x as usize]));
         plan.always = remaining;
+        for &r in pack.rule_indexes(source) {
+            let slots = &plan.pred_slots[r as usize];
+            let mut required = Vec::new();
+            required_slots(&pack.rules[r as usize].cond, slots, &mut required);
+            // Cheapest first: tests of groups that run anyway.
+            required.sort_by_key(|s| !plan.eager[plan.slot_group[*s as usize] as usize]);
+            plan.required[r as usize] = required;
+            let mut groups: Vec<u32> = slots
+                .iter()
+                .filter(|s| **s != u32::MAX)
+                .map(|s| plan.slot_group[*s as usize])
+                .filter(|g| !plan.eager[*g as usize])
+                .collect();
+            groups.sort_unstable();
+            groups.dedup();
+            plan.rule_groups[r as usize] = groups;
+        }
         for g in &mut plan.groups {
             g.finish();
         }
@@ -630,6 +871,13 @@ struct Scratch {
     candidates: Vec<u32>,
     seen: Vec<u32>,
     stamp: u32,
+    /// Per group: run for the current event.
+    ran: Vec<bool>,
+    flow: FlowColumns,
+    /// The dispatch the memos belong to.
+    owner: u64,
+    /// Per source and group.
+    memos: [Vec<Memo>; 5],
 }
 
 thread_local! {
@@ -637,32 +885,33 @@ thread_local! {
 }
 
 /// Per-source plans of a pack.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Dispatch {
     sources: [SourcePlan; 5],
     rules: usize,
+    /// Tells this dispatch's per-thread memos from another's.
+    id: u64,
 }
+
+static NEXT_DISPATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Dispatch {
     /// Builds the plans of a pack.
     pub fn new(pack: &RulePack) -> Dispatch {
-        let mut out = Dispatch {
+        Dispatch {
             rules: pack.rules.len(),
-            ..Dispatch::default()
-        };
-        for (slot, source) in out.sources.iter_mut().zip(Source::ALL) {
-            *slot = SourcePlan::build(pack, source);
+            sources: Source::ALL.map(|source| SourcePlan::build(pack, source)),
+            id: NEXT_DISPATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
-        out
     }
 
-    fn plan(&self, source: Source) -> &SourcePlan {
-        &self.sources[Source::ALL.iter().position(|s| *s == source).unwrap_or(0)]
+    fn source_index(source: Source) -> usize {
+        Source::ALL.iter().position(|s| *s == source).unwrap_or(0)
     }
 
     /// Calls `visit(rule, known)` for every rule the event may match, in rule order;
     /// `known(pred)` is the truth of the rule's predicate `pred` when the dispatch
-    /// stage already computed it.
+    /// stage computed it (every grouped test of the rule).
     pub fn candidates(&self, event: &Event, visit: &mut Visit<'_>) {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => self.candidates_in(event, &mut scratch, visit),
@@ -672,18 +921,42 @@ impl Dispatch {
     }
 
     fn candidates_in(&self, event: &Event, scratch: &mut Scratch, visit: &mut Visit<'_>) {
-        let plan = self.plan(event.source);
+        let source = Self::source_index(event.source);
+        let plan = &self.sources[source];
+        if scratch.owner != self.id {
+            scratch.owner = self.id;
+            scratch.memos = Default::default();
+        }
         let Scratch {
             truth,
             candidates,
             seen,
             stamp,
+            ran,
+            flow,
+            memos,
+            ..
         } = scratch;
+        let memos = &mut memos[source];
+        if memos.len() < plan.groups.len() {
+            memos.resize_with(plan.groups.len(), Memo::default);
+        }
+        let mut fields = plan.projection.read(event, flow);
         truth.clear();
         truth.resize(plan.slots.div_ceil(64), 0);
-        for (g, eager) in plan.groups.iter().zip(&plan.eager) {
+        ran.clear();
+        ran.resize(plan.groups.len(), false);
+        let mut run_group = |g: usize, truth: &mut [u64], ran: &mut [bool]| {
+            if !ran[g] {
+                ran[g] = true;
+                if let Some(v) = fields.get(plan.group_field[g] as usize) {
+                    plan.groups[g].run(v, truth, &mut memos[g]);
+                }
+            }
+        };
+        for (g, eager) in plan.eager.iter().enumerate() {
             if *eager {
-                g.run(event, truth);
+                run_group(g, truth, ran);
             }
         }
         if seen.len() < self.rules {
@@ -710,15 +983,22 @@ impl Dispatch {
             }
         }
         candidates.sort_unstable();
-        let truth: &[u64] = truth;
-        for &r in candidates.iter() {
+        'rules: for &r in candidates.iter() {
+            for &s in &plan.required[r as usize] {
+                run_group(plan.slot_group[s as usize] as usize, truth, ran);
+                if !get(truth, s) {
+                    continue 'rules;
+                }
+            }
+            for &g in &plan.rule_groups[r as usize] {
+                run_group(g as usize, truth, ran);
+            }
             let slots = &plan.pred_slots[r as usize];
+            let truth: &[u64] = truth;
             let known = |pred: u32| {
                 slots
                     .get(pred as usize)
-                    .filter(|s| {
-                        **s != u32::MAX && plan.eager[plan.slot_group[**s as usize] as usize]
-                    })
+                    .filter(|s| **s != u32::MAX)
                     .map(|s| get(truth, *s))
             };
             visit(r, &known);
@@ -731,17 +1011,18 @@ impl Dispatch {
             .iter()
             .zip(&self.sources)
             .map(|(s, p)| {
+                let fields = p.projection.fields();
                 let eager: Vec<String> = p
-                    .groups
+                    .group_field
                     .iter()
                     .zip(&p.eager)
                     .filter(|(_, e)| **e)
-                    .map(|(g, _)| format!("{:?}", g.field))
+                    .map(|(f, _)| format!("{:?}", fields[*f as usize]))
                     .collect();
                 format!(
                     "{s}: {} grouped tests on {} fields, anchors on [{}], {} rules anchored, {} always visited",
                     p.slots,
-                    p.groups.len(),
+                    fields.len(),
                     eager.join(", "),
                     p.anchored_rules,
                     p.always.len()
@@ -802,6 +1083,65 @@ mod tests {
         // ungroupable-free branch) are too / are not.
         assert_eq!(plan.always, vec![4]);
         assert_eq!(plan.anchored_rules, 6);
+    }
+
+    #[test]
+    fn network_table_finds_every_net_holding_an_address() {
+        let nets: Vec<(IpNet, u32)> = [
+            ("10.0.0.0/8", 0),
+            ("10.1.0.0/16", 1),
+            ("10.1.2.3/32", 2),
+            ("0.0.0.0/0", 3),
+            ("255.255.255.255/32", 4),
+            ("2001:db8::/32", 5),
+        ]
+        .iter()
+        .map(|(n, id)| (n.parse().expect("net"), *id))
+        .collect();
+        let table = NetTable::build(&nets);
+        let ids = |ip: &str| {
+            let mut v = table.lookup(ip.parse().expect("ip")).to_vec();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(ids("10.1.2.3"), vec![0, 1, 2, 3]);
+        assert_eq!(ids("10.1.2.4"), vec![0, 1, 3]);
+        assert_eq!(ids("10.2.0.0"), vec![0, 3]);
+        assert_eq!(ids("11.0.0.0"), vec![3]);
+        assert_eq!(ids("9.255.255.255"), vec![3]);
+        assert_eq!(ids("255.255.255.255"), vec![3, 4]);
+        assert_eq!(ids("2001:db8::1"), vec![5]);
+        assert_eq!(ids("2001:db9::1"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn substring_tests_keep_case_where_it_counts_also_from_the_memo() {
+        let mut group = FieldGroup::default();
+        let sub = |op, needle: &str, nocase| Literal::Sub {
+            op,
+            needle: needle.to_string(),
+            nocase,
+        };
+        group.add(&sub(0, "Kali", false), 0);
+        group.add(&sub(0, "kali", true), 1);
+        group.add(&sub(1, "aws-cli", true), 2);
+        group.add(&sub(2, "/1", false), 3);
+        group.finish();
+        let mut memo = Memo::default();
+        for _ in 0..2 {
+            let mut truth = vec![0u64];
+            group.run(&FieldValue::str("AWS-CLI on KALI/1"), &mut truth, &mut memo);
+            assert_eq!(
+                truth[0],
+                0b1110,
+                "second pass from the memo: {}",
+                memo.seen.len()
+            );
+            let mut truth = vec![0u64];
+            group.run(&FieldValue::str("x Kali"), &mut truth, &mut memo);
+            assert_eq!(truth[0], 0b0011);
+        }
+        assert_eq!(memo.seen.len(), 2);
     }
 
     #[test]

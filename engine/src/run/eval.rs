@@ -34,8 +34,25 @@ type Elem<'a, 'e> = Option<&'a FieldValue<'e>>;
 
 /// The predicates that made the rule match (call after [`matches`] returned true).
 pub fn explain(rule: &CompiledRule, event: &Event) -> Vec<String> {
+    explain_with(rule, event, &|_| None)
+}
+
+/// [`explain`], with the truth of predicates computed already, as for [`matches_with`].
+pub fn explain_with(
+    rule: &CompiledRule,
+    event: &Event,
+    known: &dyn Fn(u32) -> Option<bool>,
+) -> Vec<String> {
     let mut trace = Some(Vec::new());
-    cond(&rule.cond, &rule.preds, event, &mut trace);
+    cond_pol(
+        &rule.cond,
+        &rule.preds,
+        event,
+        None,
+        known,
+        &mut trace,
+        true,
+    );
     let mut seen = std::collections::HashSet::new();
     let mut out = trace.unwrap_or_default();
     out.retain(|p| seen.insert(p.clone()));
@@ -44,10 +61,6 @@ pub fn explain(rule: &CompiledRule, event: &Event) -> Vec<String> {
 
 /// Evaluates a condition; with `trace`, records each predicate that supported the
 /// outcome (true predicates, and `not …` for false ones under a negation).
-fn cond(c: &Cond, preds: &[Pred], event: &Event, trace: &mut Option<Vec<String>>) -> bool {
-    cond_pol(c, preds, event, None, &|_| None, trace, true)
-}
-
 fn cond_pol<'e>(
     c: &Cond,
     preds: &[Pred],

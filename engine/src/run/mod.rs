@@ -14,6 +14,7 @@ pub mod eval;
 pub mod fixtures;
 pub mod parallel;
 mod profile;
+mod project;
 
 pub use dispatch::Dispatch;
 pub use profile::Profile;
@@ -60,7 +61,7 @@ impl<'p> Matcher<'p> {
             if eval::matches_with(rule, event, known) {
                 on_match(Match {
                     rule,
-                    matched: eval::explain(rule, event),
+                    matched: eval::explain_with(rule, event, known),
                 });
             }
         });

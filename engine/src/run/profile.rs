@@ -97,7 +97,7 @@ impl<'p> Matcher<'p> {
             let rule = &rules[i as usize];
             let start = Instant::now();
             let hit = eval::matches_with(rule, event, known);
-            let matched = hit.then(|| eval::explain(rule, event));
+            let matched = hit.then(|| eval::explain_with(rule, event, known));
             let i = i as usize;
             profile.nanos[i] += start.elapsed().as_nanos() as u64;
             profile.visits[i] += 1;
