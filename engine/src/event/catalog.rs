@@ -12,7 +12,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::OnceLock;
 
 use super::value::parse_rfc3339;
@@ -154,7 +153,7 @@ fn coerce(ty: FieldType, v: FieldValue<'_>) -> Option<FieldValue<'_>> {
             _ => None,
         },
         (FieldType::Ip, V::Ip(ip)) => Some(V::Ip(ip)),
-        (FieldType::Ip, V::Str(s)) => s.parse::<IpAddr>().ok().map(V::Ip),
+        (FieldType::Ip, V::Str(s)) => super::value::parse_ip(&s).map(V::Ip),
         (FieldType::Time, V::Time(t)) => Some(V::Time(t)),
         (FieldType::Time, V::Str(s)) => parse_rfc3339(&s).map(V::Time),
         // Integers are unix seconds (VPC flow `start`/`end`).

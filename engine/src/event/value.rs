@@ -224,6 +224,42 @@ impl fmt::Display for FieldValue<'_> {
     }
 }
 
+/// Parses an IP address as [`IpAddr`]'s `FromStr` does, with a fast path for the
+/// common case (a dotted-quad IPv4 address, which every flow record holds twice).
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    fast_ipv4(s.as_bytes())
+        .map(IpAddr::V4)
+        .or_else(|| s.parse().ok())
+}
+
+/// Four decimal octets of 1–3 digits, no leading zeros, each at most 255; `None` for
+/// anything else (which the standard parser then decides).
+fn fast_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+    if b.len() > 15 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut parts = b.split(|c| *c == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &c in part {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(c - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    parts
+        .next()
+        .is_none()
+        .then_some(std::net::Ipv4Addr::from(octets))
+}
+
 /// Parses an RFC 3339 timestamp as AWS writes them (`2024-05-01T12:34:56Z`,
 /// `2024-05-01T12:34:56.123456Z`, `2024-05-01T12:34:56+02:00`) into unix milliseconds.
 /// Fractions beyond milliseconds are truncated. Returns `None` for anything else.
@@ -336,6 +372,30 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ip_fast_path_agrees_with_the_standard_parser() {
+        for text in [
+            "10.1.2.3",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4 ",
+            "",
+            "::1",
+            "2001:db8::5",
+            "1.2.3.x",
+            "1234.1.1.1",
+            "10.0.0.010",
+            "ec2.amazonaws.com",
+        ] {
+            assert_eq!(super::parse_ip(text), text.parse().ok(), "{text:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -157,6 +157,11 @@ pub(crate) fn looks_like_record(line: &str, format: &FlowFormat) -> bool {
     version_ok && 1 + toks.count() == format.names.len()
 }
 
+/// True for the fields whose values are integers (`srcport`, `bytes`, `start` …).
+pub(crate) fn is_numeric(name: &str) -> bool {
+    NUMERIC.contains(&name)
+}
+
 /// One flow-log record: the line, where each field is, and the format naming them.
 pub struct FlowRecord {
     line: Box<str>,
@@ -200,18 +205,18 @@ impl FlowRecord {
 
     /// A field as a value: integers for numeric fields, text otherwise.
     pub fn value(&self, name: &str) -> Option<FieldValue<'_>> {
-        self.value_at(self.format.position(name)?, name)
+        self.value_at(self.format.position(name)?, is_numeric(name))
     }
 
     /// [`FlowRecord::value`] of the field `name` found at column `index` of the format
     /// (for readers that look the column up once per format).
-    pub(crate) fn value_at(&self, index: usize, name: &str) -> Option<FieldValue<'_>> {
+    pub(crate) fn value_at(&self, index: usize, numeric: bool) -> Option<FieldValue<'_>> {
         let &(s, e) = self.spans.get(index)?;
         let text = &self.line[s as usize..e as usize];
         if text == "-" {
             return None;
         }
-        if NUMERIC.contains(&name) {
+        if numeric {
             if let Ok(n) = text.parse::<i64>() {
                 return Some(FieldValue::Int(n));
             }

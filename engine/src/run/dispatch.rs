@@ -37,7 +37,8 @@ use crate::compile::ir::{CmpOp, Cond, FieldRef, Operand, Pred, Test};
 use crate::compile::RulePack;
 use crate::event::{Event, FieldValue, Source};
 
-use super::project::{FlowColumns, Projection};
+use super::eval;
+use super::project::{Fields, FlowColumns, Projection};
 
 /// What a grouped test checks on each value of its field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -535,7 +536,7 @@ impl FieldGroup {
             // Addresses, and strings that parse as addresses (as `==` compares them).
             let ip = match value {
                 FieldValue::Ip(ip) => Some(*ip),
-                FieldValue::Str(s) => s.parse().ok(),
+                FieldValue::Str(s) => crate::event::parse_ip(s),
                 _ => None,
             };
             if let Some(ip) = ip {
@@ -610,6 +611,13 @@ struct SourcePlan {
     required: Vec<Vec<u32>>,
     /// Per rule: the groups its grouped tests belong to, run before it is evaluated.
     rule_groups: Vec<Vec<u32>>,
+    /// Per rule: its other tests that read one field and compare it with literals
+    /// (`net.bytes > 1000000`, `error.code exists`), as (predicate, field), decided
+    /// from the field read once per event before it is evaluated.
+    field_preds: Vec<Vec<(u32, u32, Test)>>,
+    /// Per rule: its top-level conjuncts that are a predicate or a negated one, as
+    /// (predicate, must hold); a candidate is dropped when one is decided the other way.
+    conjuncts: Vec<Vec<(u32, bool)>>,
     /// Per slot: the rules anchored on it.
     anchored: Vec<Vec<u32>>,
     /// Rules without an anchor.
@@ -672,6 +680,21 @@ fn canonical(field: &FieldRef, source: Source) -> FieldRef {
 }
 
 /// Slots of the top-level conjuncts of a condition that are grouped tests.
+/// The top-level conjuncts of a condition that are a predicate or a negated one, as
+/// (predicate, must hold).
+fn conjuncts(cond: &Cond, out: &mut Vec<(u32, bool)>) {
+    match cond {
+        Cond::Pred(i) => out.push((*i, true)),
+        Cond::Not(inner) => {
+            if let Cond::Pred(i) = **inner {
+                out.push((i, false));
+            }
+        }
+        Cond::And(items) => items.iter().for_each(|c| conjuncts(c, out)),
+        _ => {}
+    }
+}
+
 fn required_slots(cond: &Cond, slots: &[u32], out: &mut Vec<u32>) {
     match cond {
         Cond::Pred(i) => {
@@ -754,6 +777,27 @@ impl SourcePlan {
                 .collect();
             pred_slots[r as usize] = slots;
         }
+        let mut field_preds = vec![Vec::new(); pack.rules.len()];
+        for &r in pack.rule_indexes(source) {
+            let rule = &pack.rules[r as usize];
+            for (i, p) in rule.preds.iter().enumerate() {
+                if pred_slots[r as usize][i] != u32::MAX {
+                    continue;
+                }
+                let Some(field) = eval::tested_field(&p.test) else {
+                    continue;
+                };
+                let field = canonical(field, source);
+                let f = match fields.iter().position(|f| same_field(f, &field)) {
+                    Some(f) => f,
+                    None => {
+                        fields.push(field);
+                        fields.len() - 1
+                    }
+                };
+                field_preds[r as usize].push((i as u32, f as u32, p.test.clone()));
+            }
+        }
         let slots = ids.len();
         let mut slot_group = vec![0; slots];
         for ((g, _), id) in &ids {
@@ -768,6 +812,8 @@ impl SourcePlan {
             slots,
             required: vec![Vec::new(); pack.rules.len()],
             rule_groups: vec![Vec::new(); pack.rules.len()],
+            field_preds,
+            conjuncts: vec![Vec::new(); pack.rules.len()],
             anchored: vec![Vec::new(); slots],
             always: Vec::new(),
             anchored_rules: 0,
@@ -840,6 +886,9 @@ impl SourcePlan {
             // Cheapest first: tests of groups that run anyway.
             required.sort_by_key(|s| !plan.eager[plan.slot_group[*s as usize] as usize]);
             plan.required[r as usize] = required;
+            let mut all = Vec::new();
+            conjuncts(&pack.rules[r as usize].cond, &mut all);
+            plan.conjuncts[r as usize] = all;
             let mut groups: Vec<u32> = slots
                 .iter()
                 .filter(|s| **s != u32::MAX)
@@ -873,6 +922,8 @@ struct Scratch {
     stamp: u32,
     /// Per group: run for the current event.
     ran: Vec<bool>,
+    /// Truths of the current candidate's field tests.
+    decided: Vec<(u32, bool)>,
     flow: FlowColumns,
     /// The dispatch the memos belong to.
     owner: u64,
@@ -933,6 +984,7 @@ impl Dispatch {
             seen,
             stamp,
             ran,
+            decided,
             flow,
             memos,
             ..
@@ -941,12 +993,18 @@ impl Dispatch {
         if memos.len() < plan.groups.len() {
             memos.resize_with(plan.groups.len(), Memo::default);
         }
+
         let mut fields = plan.projection.read(event, flow);
         truth.clear();
         truth.resize(plan.slots.div_ceil(64), 0);
         ran.clear();
         ran.resize(plan.groups.len(), false);
-        let mut run_group = |g: usize, truth: &mut [u64], ran: &mut [bool]| {
+        // Runs group `g` unless it ran for this event already.
+        let run_group = |g: usize,
+                         truth: &mut [u64],
+                         ran: &mut [bool],
+                         fields: &mut Fields<'_, '_>,
+                         memos: &mut [Memo]| {
             if !ran[g] {
                 ran[g] = true;
                 if let Some(v) = fields.get(plan.group_field[g] as usize) {
@@ -956,7 +1014,7 @@ impl Dispatch {
         };
         for (g, eager) in plan.eager.iter().enumerate() {
             if *eager {
-                run_group(g, truth, ran);
+                run_group(g, truth, ran, &mut fields, memos);
             }
         }
         if seen.len() < self.rules {
@@ -985,22 +1043,39 @@ impl Dispatch {
         candidates.sort_unstable();
         'rules: for &r in candidates.iter() {
             for &s in &plan.required[r as usize] {
-                run_group(plan.slot_group[s as usize] as usize, truth, ran);
+                run_group(
+                    plan.slot_group[s as usize] as usize,
+                    truth,
+                    ran,
+                    &mut fields,
+                    memos,
+                );
                 if !get(truth, s) {
                     continue 'rules;
                 }
             }
             for &g in &plan.rule_groups[r as usize] {
-                run_group(g as usize, truth, ran);
+                run_group(g as usize, truth, ran, &mut fields, memos);
+            }
+            decided.clear();
+            for (pred, field, test) in &plan.field_preds[r as usize] {
+                if let Some(held) = eval::test_on_value(test, fields.get(*field as usize)) {
+                    decided.push((*pred, held));
+                }
             }
             let slots = &plan.pred_slots[r as usize];
             let truth: &[u64] = truth;
-            let known = |pred: u32| {
-                slots
-                    .get(pred as usize)
-                    .filter(|s| **s != u32::MAX)
-                    .map(|s| get(truth, *s))
+            let decided: &[(u32, bool)] = decided;
+            let known = |pred: u32| match slots.get(pred as usize).filter(|s| **s != u32::MAX) {
+                Some(s) => Some(get(truth, *s)),
+                None => decided.iter().find(|(p, _)| *p == pred).map(|(_, h)| *h),
             };
+            if plan.conjuncts[r as usize]
+                .iter()
+                .any(|(pred, must)| known(*pred).is_some_and(|held| held != *must))
+            {
+                continue;
+            }
             visit(r, &known);
         }
     }

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use picket_grammar::ast::StrOp;
 
-use crate::compile::ir::{CmpOp, Cond, LitSet, Needle, Operand, Pred, Test};
+use crate::compile::ir::{CmpOp, Cond, FieldRef, LitSet, Needle, Operand, Pred, Test};
 use crate::compile::CompiledRule;
 use crate::event::{Event, FieldValue};
 
@@ -162,49 +162,100 @@ fn test_in<'e>(t: &Test, event: &'e Event, elem: Elem<'_, 'e>) -> bool {
             let (Some(l), Some(r)) = (operand(lhs), operand(rhs)) else {
                 return false;
             };
-            match op {
-                CmpOp::Ne => !any(&l, &|x| equal(x, &r, false)),
-                CmpOp::Eq => any(&l, &|x| equal(x, &r, false)),
-                CmpOp::EqNocase => any(&l, &|x| equal(x, &r, true)),
-                CmpOp::Lt => any(&l, &|x| order(x, &r) == Some(Ordering::Less)),
-                CmpOp::Le => any(&l, &|x| {
-                    matches!(order(x, &r), Some(Ordering::Less | Ordering::Equal))
-                }),
-                CmpOp::Gt => any(&l, &|x| order(x, &r) == Some(Ordering::Greater)),
-                CmpOp::Ge => any(&l, &|x| {
-                    matches!(order(x, &r), Some(Ordering::Greater | Ordering::Equal))
-                }),
-            }
+            compare(&l, *op, &r)
         }
-        Test::Str { lhs, op, needle } => {
-            let Some(v) = operand(lhs) else {
-                return false;
-            };
-            any(&v, &|x| match x {
-                FieldValue::Str(s) => str_test(s, *op, needle),
-                _ => false,
-            })
+        Test::Str { lhs, .. }
+        | Test::In { lhs, .. }
+        | Test::Cidr { lhs, .. }
+        | Test::Regex { lhs, .. } => operand(lhs).is_some_and(|v| holds_for(t, &v)),
+    }
+}
+
+/// The truth of a test whose left side is a field (outside any quantifier) and whose
+/// right side, if any, is a literal, given the field's value (`None`: missing), as
+/// [`test`] computes it; `None` for tests of another shape. For readers that have read
+/// the field already.
+pub(crate) fn test_on_value(t: &Test, value: Option<&FieldValue<'_>>) -> Option<bool> {
+    let value = value.filter(|v| !v.is_null());
+    match t {
+        Test::Exists(FieldRef::Catalog(_) | FieldRef::Raw(_)) => Some(value.is_some()),
+        Test::Compare {
+            lhs: Operand::Field(FieldRef::Catalog(_) | FieldRef::Raw(_)),
+            op,
+            rhs: Operand::Lit(r),
+        } => Some(value.is_some_and(|l| compare(l, *op, r))),
+        Test::Str { lhs, .. }
+        | Test::In { lhs, .. }
+        | Test::Cidr { lhs, .. }
+        | Test::Regex { lhs, .. }
+            if matches!(lhs, Operand::Field(FieldRef::Catalog(_) | FieldRef::Raw(_))) =>
+        {
+            Some(value.is_some_and(|v| holds_for(t, v)))
         }
-        Test::In { lhs, set } => {
-            let Some(v) = operand(lhs) else {
-                return false;
-            };
-            any(&v, &|x| in_set(x, set))
+        _ => None,
+    }
+}
+
+/// The field a test reads when [`test_on_value`] can decide it.
+pub(crate) fn tested_field(t: &Test) -> Option<&FieldRef> {
+    let f = match t {
+        Test::Exists(f) => f,
+        Test::Compare {
+            lhs: Operand::Field(f),
+            rhs: Operand::Lit(_),
+            ..
+        } => f,
+        Test::Str {
+            lhs: Operand::Field(f),
+            ..
         }
-        Test::Cidr { lhs, nets } => {
-            let Some(v) = operand(lhs) else {
-                return false;
-            };
-            any(&v, &|x| {
-                as_ip(x).is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
-            })
+        | Test::In {
+            lhs: Operand::Field(f),
+            ..
         }
-        Test::Regex { lhs, re, .. } => {
-            let Some(v) = operand(lhs) else {
-                return false;
-            };
-            any(&v, &|x| matches!(x, FieldValue::Str(s) if re.is_match(s)))
+        | Test::Cidr {
+            lhs: Operand::Field(f),
+            ..
         }
+        | Test::Regex {
+            lhs: Operand::Field(f),
+            ..
+        } => f,
+        _ => return None,
+    };
+    (!matches!(f, FieldRef::Elem(_))).then_some(f)
+}
+
+fn compare(l: &FieldValue<'_>, op: CmpOp, r: &FieldValue<'_>) -> bool {
+    match op {
+        CmpOp::Ne => !any(l, &|x| equal(x, r, false)),
+        CmpOp::Eq => any(l, &|x| equal(x, r, false)),
+        CmpOp::EqNocase => any(l, &|x| equal(x, r, true)),
+        CmpOp::Lt => any(l, &|x| order(x, r) == Some(Ordering::Less)),
+        CmpOp::Le => any(l, &|x| {
+            matches!(order(x, r), Some(Ordering::Less | Ordering::Equal))
+        }),
+        CmpOp::Gt => any(l, &|x| order(x, r) == Some(Ordering::Greater)),
+        CmpOp::Ge => any(l, &|x| {
+            matches!(order(x, r), Some(Ordering::Greater | Ordering::Equal))
+        }),
+    }
+}
+
+/// A one-sided test (substring, membership, network, regex) on the value of its left
+/// side.
+fn holds_for(t: &Test, v: &FieldValue<'_>) -> bool {
+    match t {
+        Test::Str { op, needle, .. } => any(v, &|x| match x {
+            FieldValue::Str(s) => str_test(s, *op, needle),
+            _ => false,
+        }),
+        Test::In { set, .. } => any(v, &|x| in_set(x, set)),
+        Test::Cidr { nets, .. } => any(v, &|x| {
+            as_ip(x).is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
+        }),
+        Test::Regex { re, .. } => any(v, &|x| matches!(x, FieldValue::Str(s) if re.is_match(s))),
+        Test::Exists(_) | Test::Compare { .. } => false,
     }
 }
 
@@ -232,7 +283,7 @@ fn any(v: &FieldValue<'_>, f: &dyn Fn(&FieldValue<'_>) -> bool) -> bool {
 fn as_ip(v: &FieldValue<'_>) -> Option<IpAddr> {
     match v {
         FieldValue::Ip(ip) => Some(*ip),
-        FieldValue::Str(s) => s.parse().ok(),
+        FieldValue::Str(s) => crate::event::parse_ip(s),
         _ => None,
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use picket_grammar::ast::Segment;
 
 use crate::compile::ir::FieldRef;
-use crate::event::{Event, FieldDef, FieldValue, FlowFormat, Raw, Source};
+use crate::event::{vpcflow_numeric, Event, FieldDef, FieldValue, FlowFormat, Raw, Source};
 
 /// How a value read at a flow column becomes the field's value.
 #[derive(Clone, Copy, Debug)]
@@ -43,14 +43,17 @@ impl Convert {
 pub(crate) struct Projection {
     source: Source,
     fields: Vec<FieldRef>,
-    /// Flow records: the column name of each field that is one (else `None`).
-    columns: Vec<Option<(Box<str>, Convert)>>,
+    /// Flow records: how the value of each field that is a column converts, and
+    /// whether the column holds integers (else `None`).
+    columns: Vec<Option<(Convert, bool)>>,
 }
 
 /// The fields of one event, each read once, when first asked for.
 pub(crate) struct Fields<'p, 'e> {
     projection: &'p Projection,
     event: &'e Event,
+    /// Flow records: the column of each field in the record's format.
+    positions: &'p [Option<usize>],
     /// Per field: `None` until read; `Some(None)` when missing.
     values: Vec<Option<Option<FieldValue<'e>>>>,
 }
@@ -58,11 +61,22 @@ pub(crate) struct Fields<'p, 'e> {
 impl<'e> Fields<'_, 'e> {
     /// The value of field `slot`; `None` when missing.
     pub(crate) fn get(&mut self, slot: usize) -> Option<&FieldValue<'e>> {
-        let value = &mut self.values[slot];
-        if value.is_none() {
-            *value = Some(self.projection.fields[slot].get(self.event));
+        if self.values[slot].is_none() {
+            let value = self.read(slot);
+            self.values[slot] = Some(value);
         }
-        value.as_ref().and_then(Option::as_ref)
+        self.values[slot].as_ref().and_then(Option::as_ref)
+    }
+
+    fn read(&self, slot: usize) -> Option<FieldValue<'e>> {
+        let p = self.projection;
+        if let (Raw::Flow(record), Some((convert, numeric))) = (&self.event.raw, &p.columns[slot]) {
+            if self.event.source == p.source {
+                let column = (*self.positions.get(slot)?)?;
+                return convert.apply(record.value_at(column, *numeric)?);
+            }
+        }
+        p.fields[slot].get(self.event)
     }
 }
 
@@ -76,30 +90,27 @@ pub(crate) struct FlowColumns {
 impl Projection {
     /// The projection of `fields` (indexes are slots) for events of `source`.
     pub(crate) fn new(source: Source, fields: Vec<FieldRef>) -> Projection {
-        let columns = fields
+        let mut projection = Projection {
+            source,
+            columns: Vec::new(),
+            fields,
+        };
+        projection.columns = projection
+            .fields
             .iter()
             .map(|field| {
                 if source != Source::VpcFlow {
                     return None;
                 }
-                match field {
-                    FieldRef::Catalog(def) => match def.raw_path(source)? {
-                        [name] => Some((Box::from(*name), Convert::Catalog(def))),
-                        _ => None,
-                    },
-                    FieldRef::Raw(path) => match path.as_slice() {
-                        [Segment::Name(name)] => Some((Box::from(name.as_str()), Convert::Raw)),
-                        _ => None,
-                    },
-                    FieldRef::Elem(_) => None,
-                }
+                let name = projection.column_name(field)?;
+                let convert = match field {
+                    FieldRef::Catalog(def) => Convert::Catalog(def),
+                    _ => Convert::Raw,
+                };
+                Some((convert, vpcflow_numeric(name)))
             })
             .collect();
-        Projection {
-            source,
-            fields,
-            columns,
-        }
+        projection
     }
 
     /// The fields, by slot.
@@ -112,39 +123,47 @@ impl Projection {
     pub(crate) fn read<'p, 'e>(
         &'p self,
         event: &'e Event,
-        flow: &mut FlowColumns,
+        flow: &'p mut FlowColumns,
     ) -> Fields<'p, 'e> {
-        let mut values: Vec<Option<Option<FieldValue<'e>>>> = vec![None; self.fields.len()];
-        if let (Raw::Flow(record), true) = (&event.raw, event.source == self.source) {
+        let values: Vec<Option<Option<FieldValue<'e>>>> = vec![None; self.fields.len()];
+        if let Raw::Flow(record) = &event.raw {
             if !flow
                 .format
                 .as_ref()
                 .is_some_and(|f| Arc::ptr_eq(f, record.format_arc()))
             {
                 flow.positions = self
-                    .columns
+                    .fields
                     .iter()
-                    .map(|c| {
-                        c.as_ref()
-                            .and_then(|(name, _)| record.format().position(name))
+                    .zip(&self.columns)
+                    .map(|(field, column)| {
+                        column.as_ref()?;
+                        record.format().position(self.column_name(field)?)
                     })
                     .collect();
                 flow.format = Some(Arc::clone(record.format_arc()));
-            }
-            for (slot, column) in self.columns.iter().enumerate() {
-                if let Some((name, convert)) = column {
-                    values[slot] = Some(
-                        flow.positions[slot]
-                            .and_then(|i| record.value_at(i, name))
-                            .and_then(|v| convert.apply(v)),
-                    );
-                }
             }
         }
         Fields {
             projection: self,
             event,
+            positions: &flow.positions,
             values,
+        }
+    }
+
+    /// The flow column a field reads.
+    fn column_name<'a>(&self, field: &'a FieldRef) -> Option<&'a str> {
+        match field {
+            FieldRef::Catalog(def) => match def.raw_path(self.source)? {
+                [name] => Some(name),
+                _ => None,
+            },
+            FieldRef::Raw(path) => match path.as_slice() {
+                [Segment::Name(name)] => Some(name),
+                _ => None,
+            },
+            FieldRef::Elem(_) => None,
         }
     }
 }
