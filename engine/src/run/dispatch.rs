@@ -918,8 +918,8 @@ pub type Visit<'a> = dyn FnMut(u32, &Known<'_>) + 'a;
 struct Scratch {
     truth: Vec<u64>,
     candidates: Vec<u32>,
-    seen: Vec<u32>,
-    stamp: u32,
+    /// Candidate rules of the current event, one bit per rule of the pack.
+    chosen: Vec<u64>,
     /// Per group: run for the current event.
     ran: Vec<bool>,
     /// Truths of the current candidate's field tests.
@@ -981,8 +981,7 @@ impl Dispatch {
         let Scratch {
             truth,
             candidates,
-            seen,
-            stamp,
+            chosen,
             ran,
             decided,
             flow,
@@ -1017,30 +1016,29 @@ impl Dispatch {
                 run_group(g, truth, ran, &mut fields, memos);
             }
         }
-        if seen.len() < self.rules {
-            seen.resize(self.rules, 0);
+        // Candidates as a bitset over the pack's rules, read back in rule order.
+        chosen.resize(self.rules.div_ceil(64), 0);
+        for &r in &plan.always {
+            chosen[r as usize / 64] |= 1 << (r % 64);
         }
-        *stamp = stamp.wrapping_add(1);
-        if *stamp == 0 {
-            seen.iter_mut().for_each(|s| *s = 0);
-            *stamp = 1;
-        }
-        candidates.clear();
-        candidates.extend_from_slice(&plan.always);
         for (w, word) in truth.iter().enumerate() {
             let mut bits = *word;
             while bits != 0 {
                 let slot = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 for &r in plan.anchored.get(slot).map_or(&[][..], Vec::as_slice) {
-                    if seen[r as usize] != *stamp {
-                        seen[r as usize] = *stamp;
-                        candidates.push(r);
-                    }
+                    chosen[r as usize / 64] |= 1 << (r % 64);
                 }
             }
         }
-        candidates.sort_unstable();
+        candidates.clear();
+        for (w, word) in chosen.iter_mut().enumerate() {
+            let mut bits = std::mem::take(word);
+            while bits != 0 {
+                candidates.push((w * 64) as u32 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
         'rules: for &r in candidates.iter() {
             for &s in &plan.required[r as usize] {
                 run_group(
