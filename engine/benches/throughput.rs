@@ -11,11 +11,12 @@
 //! 1. parse only: `picket::event::read_stream` into a callback that drops the event
 //!    (the floor every other figure is compared with);
 //! 2. the reference evaluator: `eval::matches` for every rule of the event's source;
-//! 3. the engine: `Matcher::new(&pack).run(&event, …)`;
+//! 3. the engine: `Matcher::run(&event, …)`, the matcher built once per pack beforehand;
 //!
 //! with the ratios engine / parse-only and engine / reference beside them, the pack's
-//! compile time, the share of events that matched, and the peak RSS (VmHWM). A second
-//! table splits the 1,000-rule pack by rule kind to show which kinds cost the most.
+//! compile time (rules and the matcher's index), the share of events that matched, and
+//! the peak RSS (VmHWM). A second table splits the 1,000-rule pack by rule kind to show
+//! which kinds cost the most.
 //!
 //! Inputs and packs are generated in memory from fixed seeds (see the modules under
 //! `benches/throughput/`), so every run reads the same bytes; each measurement is
