@@ -96,6 +96,11 @@ fn leaf() -> impl Strategy<Value = String> {
         prop_oneof![Just("3"), Just("7"), Just("200")]
             .prop_map(|n| format!("requestParameters.count == {n}")),
         Just("requestParameters.count in (1, 3, 200)".to_string()),
+        prop_oneof![Just("<"), Just("<="), Just(">"), Just(">="), Just("!=")]
+            .prop_map(|op| format!("requestParameters.count {op} 3")),
+        Just("requestParameters.ports > 100".to_string()),
+        Just("eventTime >= \"2026-11-20T10:00:00Z\"".to_string()),
+        Just("src.ip != 10.1.2.3".to_string()),
         Just("requestParameters.ports in (22, 3389)".to_string()),
         Just("requestParameters.ports == 22".to_string()),
         Just("sourceIPAddress == 198.51.100.7".to_string()),
