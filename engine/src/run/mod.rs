@@ -31,32 +31,75 @@ pub struct Match<'p> {
     pub matched: Vec<String>,
 }
 
+/// A rule pack ready to match: the rules and the dispatch index built from them.
+///
+/// An immutable value: built once, off the hot path ([`Engine::new`] does all the
+/// work: automata, regex sets, address tables), shared by any number of threads, and
+/// replaced whole when the pack changes: hold it in an `Arc` and swap the `Arc`.
+/// Scans already running keep the engine they started with; per-thread caches belong to
+/// one engine and are dropped when a thread meets another.
+pub struct Engine {
+    pack: RulePack,
+    dispatch: Dispatch,
+}
+
+impl Engine {
+    /// Builds the dispatch index of a pack.
+    pub fn new(pack: RulePack) -> Engine {
+        let dispatch = Dispatch::new(&pack);
+        Engine { pack, dispatch }
+    }
+
+    /// The rules.
+    pub fn pack(&self) -> &RulePack {
+        &self.pack
+    }
+
+    /// A matcher over the engine (costs nothing).
+    pub fn matcher(&self) -> Matcher<'_> {
+        Matcher {
+            pack: &self.pack,
+            dispatch: Index::Shared(&self.dispatch),
+        }
+    }
+}
+
+/// The dispatch index a matcher uses: its own, or an engine's.
+enum Index<'p> {
+    Own(Box<Dispatch>),
+    Shared(&'p Dispatch),
+}
+
 /// Runs a pack over events: the dispatch index picks the rules an event can match,
 /// the evaluator runs those.
 pub struct Matcher<'p> {
     pack: &'p RulePack,
-    dispatch: Dispatch,
+    dispatch: Index<'p>,
 }
 
 impl<'p> Matcher<'p> {
-    /// A matcher over a pack (builds its dispatch index).
+    /// A matcher over a pack (builds its dispatch index; [`Engine`] builds it once for
+    /// many matchers).
     pub fn new(pack: &'p RulePack) -> Self {
         Matcher {
             pack,
-            dispatch: Dispatch::new(pack),
+            dispatch: Index::Own(Box::new(Dispatch::new(pack))),
         }
     }
 
     /// The dispatch index, for diagnostics.
     pub fn dispatch(&self) -> &Dispatch {
-        &self.dispatch
+        match &self.dispatch {
+            Index::Own(d) => d,
+            Index::Shared(d) => d,
+        }
     }
 
     /// Calls `on_match` for every rule of the event's source that matches it, in rule
     /// order.
     pub fn run(&self, event: &Event, mut on_match: impl FnMut(Match<'p>)) {
         let rules = &self.pack.rules;
-        self.dispatch.candidates(event, &mut |i, known| {
+        self.dispatch().candidates(event, &mut |i, known| {
             let rule = &rules[i as usize];
             if eval::matches_with(rule, event, known) {
                 on_match(Match {

@@ -93,7 +93,7 @@ impl<'p> Matcher<'p> {
     ) {
         let rules = &self.pack.rules;
         profile.events += 1;
-        self.dispatch.candidates(event, &mut |i, known| {
+        self.dispatch().candidates(event, &mut |i, known| {
             let rule = &rules[i as usize];
             let start = Instant::now();
             let hit = eval::matches_with(rule, event, known);
