@@ -43,7 +43,8 @@ pub(super) struct ScanArgs {
     #[arg(long, value_name = "N")]
     threads: Option<NonZeroUsize>,
     /// After the scan, list the rules that cost the most time and how many events each
-    /// visited (scans on one thread, so the timings are not disturbed).
+    /// was evaluated on, and the field tests (lookups, automata, regex sets) that cost
+    /// the most (scans on one thread, so the timings are not disturbed).
     #[arg(long)]
     profile: bool,
 }
@@ -180,6 +181,7 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
     );
     if let Some(p) = &profile {
         summary.push_str(&format!("\n\n{}", p.table(pack, 15)));
+        summary.push_str(&format!("\n\n{}", p.groups_table(matcher.dispatch(), 10)));
         for line in matcher.dispatch().describe() {
             summary.push_str(&format!("\n  dispatch {line}"));
         }

@@ -913,6 +913,56 @@ pub type Known<'a> = dyn Fn(u32) -> Option<bool> + 'a;
 /// Called with each candidate rule and what is known of its predicates.
 pub type Visit<'a> = dyn FnMut(u32, &Known<'_>) + 'a;
 
+/// A field as rules write it: `actor.arn`, `requestParameters.roleArn`, `resources[0].ARN`.
+fn field_name(field: &FieldRef) -> String {
+    let path = match field {
+        FieldRef::Catalog(def) => return def.name.to_string(),
+        FieldRef::Raw(path) | FieldRef::Elem(path) => path,
+    };
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            picket_grammar::ast::Segment::Name(n) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(n);
+            }
+            picket_grammar::ast::Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Per source and group of tests: how many events ran it, and the nanoseconds it took
+/// (reading its field included).
+#[derive(Clone, Debug, Default)]
+pub struct GroupTimes {
+    /// Runs, per source (in [`Source::ALL`] order) and group.
+    pub runs: [Vec<u64>; 5],
+    /// Nanoseconds, likewise.
+    pub nanos: [Vec<u64>; 5],
+}
+
+impl GroupTimes {
+    /// Adds another thread's times.
+    pub fn merge(&mut self, other: &GroupTimes) {
+        for s in 0..5 {
+            for (mine, theirs) in [
+                (&mut self.runs[s], &other.runs[s]),
+                (&mut self.nanos[s], &other.nanos[s]),
+            ] {
+                if mine.len() < theirs.len() {
+                    mine.resize(theirs.len(), 0);
+                }
+                for (a, b) in mine.iter_mut().zip(theirs) {
+                    *a += b;
+                }
+            }
+        }
+    }
+}
+
 /// Reusable per-thread buffers.
 #[derive(Default)]
 struct Scratch {
@@ -964,16 +1014,75 @@ impl Dispatch {
     /// `known(pred)` is the truth of the rule's predicate `pred` when the dispatch
     /// stage computed it (every grouped test of the rule).
     pub fn candidates(&self, event: &Event, visit: &mut Visit<'_>) {
+        self.candidates_timed(event, visit, None);
+    }
+
+    /// [`Dispatch::candidates`], adding to `times` the runs and nanoseconds of each
+    /// group of tests (for profiles).
+    pub fn candidates_timed(
+        &self,
+        event: &Event,
+        visit: &mut Visit<'_>,
+        times: Option<&mut GroupTimes>,
+    ) {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.candidates_in(event, &mut scratch, visit),
+            Ok(mut scratch) => self.candidates_in(event, &mut scratch, visit, times),
             // Re-entered from inside `visit`: use fresh buffers.
-            Err(_) => self.candidates_in(event, &mut Scratch::default(), visit),
+            Err(_) => self.candidates_in(event, &mut Scratch::default(), visit, times),
         })
     }
 
-    fn candidates_in(&self, event: &Event, scratch: &mut Scratch, visit: &mut Visit<'_>) {
+    /// What each group of tests of each source is, for profiles: the field, the kind
+    /// of tests, how many tests and how many rules have one.
+    pub fn group_labels(&self) -> [Vec<String>; 5] {
+        std::array::from_fn(|s| {
+            let plan = &self.sources[s];
+            let fields = plan.projection.fields();
+            (0..plan.groups.len())
+                .map(|g| {
+                    let tests = plan.slot_group.iter().filter(|x| **x as usize == g).count();
+                    let rules = plan
+                        .pred_slots
+                        .iter()
+                        .filter(|slots| {
+                            slots.iter().any(|x| {
+                                *x != u32::MAX && plan.slot_group[*x as usize] as usize == g
+                            })
+                        })
+                        .count();
+                    let plural = |n: usize| if n == 1 { "" } else { "s" };
+                    format!(
+                        "{} {}: {tests} {} test{} of {rules} rule{}",
+                        Source::ALL[s],
+                        field_name(&fields[plan.group_field[g] as usize]),
+                        if plan.costly[g] {
+                            "substring/regex"
+                        } else {
+                            "lookup"
+                        },
+                        plural(tests),
+                        plural(rules),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn candidates_in(
+        &self,
+        event: &Event,
+        scratch: &mut Scratch,
+        visit: &mut Visit<'_>,
+        mut times: Option<&mut GroupTimes>,
+    ) {
         let source = Self::source_index(event.source);
         let plan = &self.sources[source];
+        if let Some(t) = times.as_deref_mut() {
+            if t.runs[source].len() < plan.groups.len() {
+                t.runs[source].resize(plan.groups.len(), 0);
+                t.nanos[source].resize(plan.groups.len(), 0);
+            }
+        }
         if scratch.owner != self.id {
             scratch.owner = self.id;
             scratch.memos = Default::default();
@@ -999,15 +1108,20 @@ impl Dispatch {
         ran.clear();
         ran.resize(plan.groups.len(), false);
         // Runs group `g` unless it ran for this event already.
-        let run_group = |g: usize,
-                         truth: &mut [u64],
-                         ran: &mut [bool],
-                         fields: &mut Fields<'_, '_>,
-                         memos: &mut [Memo]| {
+        let mut run_group = |g: usize,
+                             truth: &mut [u64],
+                             ran: &mut [bool],
+                             fields: &mut Fields<'_, '_>,
+                             memos: &mut [Memo]| {
             if !ran[g] {
                 ran[g] = true;
+                let start = times.is_some().then(std::time::Instant::now);
                 if let Some(v) = fields.get(plan.group_field[g] as usize) {
                     plan.groups[g].run(v, truth, &mut memos[g]);
+                }
+                if let (Some(t), Some(start)) = (times.as_deref_mut(), start) {
+                    t.runs[source][g] += 1;
+                    t.nanos[source][g] += start.elapsed().as_nanos() as u64;
                 }
             }
         };

@@ -16,7 +16,7 @@ pub mod parallel;
 mod profile;
 mod project;
 
-pub use dispatch::Dispatch;
+pub use dispatch::{Dispatch, GroupTimes};
 pub use profile::Profile;
 
 use crate::compile::{CompiledRule, RulePack};
