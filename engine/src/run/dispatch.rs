@@ -680,6 +680,19 @@ fn canonical(field: &FieldRef, source: Source) -> FieldRef {
 }
 
 /// Slots of the top-level conjuncts of a condition that are grouped tests.
+/// The index of `field` (as [`canonical`] names it for `source`) in the fields a plan
+/// reads, added when new.
+fn field_slot(fields: &mut Vec<FieldRef>, field: &FieldRef, source: Source) -> usize {
+    let field = canonical(field, source);
+    match fields.iter().position(|f| same_field(f, &field)) {
+        Some(f) => f,
+        None => {
+            fields.push(field);
+            fields.len() - 1
+        }
+    }
+}
+
 /// The top-level conjuncts of a condition that are a predicate or a negated one, as
 /// (predicate, must hold).
 fn conjuncts(cond: &Cond, out: &mut Vec<(u32, bool)>) {
@@ -747,14 +760,7 @@ impl SourcePlan {
                     let Some((field, literal)) = groupable(&p.test) else {
                         return u32::MAX;
                     };
-                    let field = canonical(field, source);
-                    let f = match fields.iter().position(|f| same_field(f, &field)) {
-                        Some(f) => f,
-                        None => {
-                            fields.push(field);
-                            fields.len() - 1
-                        }
-                    };
+                    let f = field_slot(&mut fields, field, source);
                     let costly = matches!(literal, Literal::Sub { .. } | Literal::Regex(_));
                     let g = match group_of
                         .iter()
@@ -787,14 +793,7 @@ impl SourcePlan {
                 let Some(field) = eval::tested_field(&p.test) else {
                     continue;
                 };
-                let field = canonical(field, source);
-                let f = match fields.iter().position(|f| same_field(f, &field)) {
-                    Some(f) => f,
-                    None => {
-                        fields.push(field);
-                        fields.len() - 1
-                    }
-                };
+                let f = field_slot(&mut fields, field, source);
                 field_preds[r as usize].push((i as u32, f as u32, p.test.clone()));
             }
         }
