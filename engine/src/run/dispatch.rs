@@ -933,6 +933,34 @@ fn field_name(field: &FieldRef) -> String {
     out
 }
 
+/// Runs group `g` of `plan` (source `source`) unless it ran for this event already;
+/// timed when profiling.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn run_group(
+    plan: &SourcePlan,
+    source: usize,
+    g: usize,
+    truth: &mut [u64],
+    ran: &mut [bool],
+    fields: &mut Fields<'_, '_>,
+    memos: &mut [Memo],
+    times: &mut Option<&mut GroupTimes>,
+) {
+    if ran[g] {
+        return;
+    }
+    ran[g] = true;
+    let start = times.is_some().then(std::time::Instant::now);
+    if let Some(v) = fields.get(plan.group_field[g] as usize) {
+        plan.groups[g].run(v, truth, &mut memos[g]);
+    }
+    if let (Some(t), Some(start)) = (times.as_deref_mut(), start) {
+        t.runs[source][g] += 1;
+        t.nanos[source][g] += start.elapsed().as_nanos() as u64;
+    }
+}
+
 /// Per source and group of tests: how many events ran it, and the nanoseconds it took
 /// (reading its field included).
 #[derive(Clone, Debug, Default)]
@@ -1106,27 +1134,9 @@ impl Dispatch {
         truth.resize(plan.slots.div_ceil(64), 0);
         ran.clear();
         ran.resize(plan.groups.len(), false);
-        // Runs group `g` unless it ran for this event already.
-        let mut run_group = |g: usize,
-                             truth: &mut [u64],
-                             ran: &mut [bool],
-                             fields: &mut Fields<'_, '_>,
-                             memos: &mut [Memo]| {
-            if !ran[g] {
-                ran[g] = true;
-                let start = times.is_some().then(std::time::Instant::now);
-                if let Some(v) = fields.get(plan.group_field[g] as usize) {
-                    plan.groups[g].run(v, truth, &mut memos[g]);
-                }
-                if let (Some(t), Some(start)) = (times.as_deref_mut(), start) {
-                    t.runs[source][g] += 1;
-                    t.nanos[source][g] += start.elapsed().as_nanos() as u64;
-                }
-            }
-        };
         for (g, eager) in plan.eager.iter().enumerate() {
             if *eager {
-                run_group(g, truth, ran, &mut fields, memos);
+                run_group(plan, source, g, truth, ran, &mut fields, memos, &mut times);
             }
         }
         // Candidates as a bitset over the pack's rules, read back in rule order.
@@ -1154,19 +1164,15 @@ impl Dispatch {
         }
         'rules: for &r in candidates.iter() {
             for &s in &plan.required[r as usize] {
-                run_group(
-                    plan.slot_group[s as usize] as usize,
-                    truth,
-                    ran,
-                    &mut fields,
-                    memos,
-                );
+                let g = plan.slot_group[s as usize] as usize;
+                run_group(plan, source, g, truth, ran, &mut fields, memos, &mut times);
                 if !get(truth, s) {
                     continue 'rules;
                 }
             }
             for &g in &plan.rule_groups[r as usize] {
-                run_group(g as usize, truth, ran, &mut fields, memos);
+                let g = g as usize;
+                run_group(plan, source, g, truth, ran, &mut fields, memos, &mut times);
             }
             decided.clear();
             for (pred, field, test) in &plan.field_preds[r as usize] {

@@ -53,9 +53,14 @@ pub fn explain_with(
         &mut trace,
         true,
     );
-    let mut seen = std::collections::HashSet::new();
-    let mut out = trace.unwrap_or_default();
-    out.retain(|p| seen.insert(p.clone()));
+    // Each predicate once, in the order it first held (a handful: a scan is cheaper
+    // than hashing them).
+    let mut out: Vec<String> = Vec::new();
+    for p in trace.unwrap_or_default() {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
     out
 }
 
