@@ -364,6 +364,9 @@ struct FieldGroup {
     patterns: Option<Patterns>,
     regexes: Vec<(String, u32)>,
     regex_set: Option<Regexes>,
+    /// Says, on the lower-cased value, whether some regex may match (one of the
+    /// literals every match of one of them starts with occurs); `None`: always run.
+    regex_gate: Option<aho_corasick::packed::Searcher>,
     nets: Vec<(IpNet, u32)>,
     net_table: NetTable,
     ips: FxHashMap<IpAddr, Vec<u32>>,
@@ -387,6 +390,35 @@ struct Memo {
 const MEMO_VALUES: usize = 4096;
 /// Longer values are searched every time (long values rarely repeat).
 const MEMO_MAX_LEN: usize = 256;
+
+/// A detector of the literals that every match of one of `regexes` starts with,
+/// lower-cased (so it reads a lower-cased value); `None` when some regex has no such
+/// finite set (it may match anywhere), or there is nothing to detect.
+fn regex_gate(regexes: &[(String, u32)]) -> Option<aho_corasick::packed::Searcher> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let mut literals: Vec<Vec<u8>> = Vec::new();
+    for (pattern, _) in regexes {
+        let hir = regex_syntax::parse(pattern).ok()?;
+        let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+        // Every match starts with one of these (none: the regex matches nothing).
+        for literal in prefixes.literals()? {
+            if literal.as_bytes().is_empty() {
+                return None;
+            }
+            literals.push(literal.as_bytes().to_ascii_lowercase());
+        }
+    }
+    literals.sort();
+    literals.dedup();
+    if literals.is_empty() {
+        return None;
+    }
+    aho_corasick::packed::Config::new()
+        .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(literals)
+        .build()
+}
 
 /// Regular expressions of one field: one set, or one by one when the set is too big.
 #[derive(Debug)]
@@ -478,6 +510,7 @@ impl FieldGroup {
     fn finish(&mut self) {
         self.patterns = Patterns::build(&self.subs);
         self.regex_set = Regexes::build(&self.regexes);
+        self.regex_gate = regex_gate(&self.regexes);
         self.net_table = NetTable::build(&self.nets);
         self.strings = !self.exact.is_empty()
             || !self.exact_nocase.is_empty()
@@ -486,11 +519,23 @@ impl FieldGroup {
     }
 
     /// Runs the automata and regexes on `s`, or takes their result from the memo.
+    /// Whether a regex of the group may match `s` (never false when one does).
+    fn regex_may_match(&self, s: &str, buf: &mut Vec<u8>) -> bool {
+        let Some(gate) = &self.regex_gate else {
+            return true;
+        };
+        buf.clear();
+        buf.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+        gate.find(&buf[..]).is_some()
+    }
+
     fn run_costly(&self, s: &str, truth: &mut [u64], memo: &mut Memo) {
         if s.len() > MEMO_MAX_LEN {
             let mut hit = |id| set_bit(truth, id);
             if let Some(re) = &self.regex_set {
-                re.run(s, &mut hit);
+                if self.regex_may_match(s, &mut memo.buf) {
+                    re.run(s, &mut hit);
+                }
             }
             if let Some(p) = &self.patterns {
                 p.run(s, &mut memo.buf, &mut hit);
@@ -504,7 +549,9 @@ impl FieldGroup {
         let mut ids = Vec::new();
         let mut hit = |id| ids.push(id);
         if let Some(re) = &self.regex_set {
-            re.run(s, &mut hit);
+            if self.regex_may_match(s, &mut memo.buf) {
+                re.run(s, &mut hit);
+            }
         }
         if let Some(p) = &self.patterns {
             p.run(s, &mut memo.buf, &mut hit);
@@ -1334,6 +1381,28 @@ mod tests {
             assert_eq!(truth[0], 0b0011);
         }
         assert_eq!(memo.seen.len(), 2);
+    }
+
+    #[test]
+    fn regex_gate_lets_through_every_value_a_regex_may_match() {
+        let gate = |patterns: &[&str]| {
+            let items: Vec<(String, u32)> = patterns.iter().map(|p| (p.to_string(), 0)).collect();
+            regex_gate(&items)
+        };
+        let passes = |g: &aho_corasick::packed::Searcher, hay: &str| {
+            g.find(hay.to_ascii_lowercase().as_bytes()).is_some()
+        };
+        let g = gate(&["(?i)kali", "^aws-cli/", "pacu[0-9]+"]).expect("finite prefixes");
+        for hay in ["x KALI y", "aws-cli/2.15", "a pacu12", "Kali"] {
+            assert!(passes(&g, hay), "{hay}");
+        }
+        for hay in ["boto3/1.34", "curl/8", "paCu"] {
+            assert!(!passes(&g, hay), "{hay}");
+        }
+        // A regex that may match anywhere (or the empty string) turns the gate off.
+        assert!(gate(&["kali", ".*x"]).is_none());
+        assert!(gate(&["kali", "a?"]).is_none());
+        assert!(gate(&[]).is_none());
     }
 
     #[test]
