@@ -12,10 +12,15 @@ use picket::run::{eval, Engine};
 
 /// An engine over `rules` (name, condition) of the CloudTrail source.
 fn engine(rules: &[(&str, &str)]) -> Engine {
+    engine_of("cloudtrail", rules)
+}
+
+/// An engine over `rules` (name, condition) of one source.
+fn engine_of(source: &str, rules: &[(&str, &str)]) -> Engine {
     let mut files = PackFiles::default();
     for (name, when) in rules {
         let text = format!(
-            "id: account.{name}\ntype: Policy:IAMUser/RootCredentialUsage\ntitle: t\nseverity: low\nsource: cloudtrail\ncategory: account\ndescription: d\nwhen: '{when}'\n"
+            "id: account.{name}\ntype: Policy:IAMUser/RootCredentialUsage\ntitle: t\nseverity: low\nsource: {source}\ncategory: account\ndescription: d\nwhen: '{when}'\n"
         );
         files
             .files
@@ -110,6 +115,53 @@ fn engines_alternating_on_one_thread_find_what_the_reference_finds() {
             let mut ids = Vec::new();
             m.run(e, |hit| ids.push(hit.rule.meta.id.clone()));
             assert_eq!(&ids, expected, "event {i}");
+        }
+    }
+}
+
+#[test]
+fn engines_alternating_on_flow_records_read_their_own_columns() {
+    // Different fields at the same slots: a column table of one engine used by the
+    // other would read the wrong columns.
+    let a = engine_of("vpcflow", &[("ssh", "dst.port == 22")]);
+    let b = engine_of(
+        "vpcflow",
+        &[
+            ("reject", "net.action == \"REJECT\""),
+            ("tcp", "net.protocol == 6"),
+        ],
+    );
+    let mut text = String::new();
+    for (i, (port, action)) in [
+        (22, "ACCEPT"),
+        (443, "REJECT"),
+        (22, "REJECT"),
+        (80, "ACCEPT"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        text.push_str(&format!(
+            "2 111122223333 eni-0a1b2c3d 10.0.0.{i} 10.0.1.5 50000 {port} 6 10 840 1700000000 1700000060 {action} OK\n"
+        ));
+    }
+    let mut events = Vec::new();
+    read_stream(
+        "flows.log",
+        text.as_bytes(),
+        &ReadOptions::default(),
+        &mut ReadStats::default(),
+        &mut |e| events.push(e),
+        &mut |e| panic!("{e}"),
+    );
+    assert_eq!(events.len(), 4);
+    let (alone_a, alone_b) = (reference(&a, &events), reference(&b, &events));
+    let (ma, mb) = (a.matcher(), b.matcher());
+    for (i, e) in events.iter().enumerate() {
+        for (m, expected) in [(&ma, &alone_a[i]), (&mb, &alone_b[i])] {
+            let mut ids = Vec::new();
+            m.run(e, |hit| ids.push(hit.rule.meta.id.clone()));
+            assert_eq!(&ids, expected, "flow {i}");
         }
     }
 }

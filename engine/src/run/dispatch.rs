@@ -1049,7 +1049,7 @@ struct Scratch {
     /// Truths of the current candidate's field tests.
     decided: Vec<(u32, bool)>,
     flow: FlowColumns,
-    /// The dispatch the memos belong to.
+    /// The dispatch the memos and the flow column table belong to.
     owner: u64,
     /// Per source and group.
     memos: [Vec<Memo>; 5],
@@ -1158,8 +1158,11 @@ impl Dispatch {
             }
         }
         if scratch.owner != self.id {
+            // Memos and flow column tables belong to this dispatch's groups and
+            // projections: another's are dropped.
             scratch.owner = self.id;
             scratch.memos = Default::default();
+            scratch.flow = FlowColumns::default();
         }
         let Scratch {
             truth,
