@@ -10,7 +10,6 @@
 //! are more than a path (`outcome`, `actor.name`, `actor.mfa`, `instance.id` …).
 
 use std::borrow::Cow;
-use std::net::IpAddr;
 
 use sonic_rs::{JsonValueTrait, Value};
 
@@ -151,7 +150,7 @@ pub(crate) fn outcome(ev: &Event) -> Option<FieldValue<'_>> {
 /// `src.host`: `sourceIPAddress` when it is not an IP address (a service name).
 pub(crate) fn src_host(ev: &Event) -> Option<FieldValue<'_>> {
     let s = get_str(json(ev)?, &["sourceIPAddress"])?;
-    (s.parse::<IpAddr>().is_err() && !s.is_empty()).then(|| FieldValue::str(s))
+    (super::parse_ip(s).is_none() && !s.is_empty()).then(|| FieldValue::str(s))
 }
 
 /// `actor.name`: `userName`, else the session issuer's `userName`, else `root`.

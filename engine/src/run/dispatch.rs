@@ -234,21 +234,18 @@ impl Patterns {
         })
     }
 
-    /// Whether some needle may occur in `hay` (never false when one does).
-    fn any(&self, hay: &str, buf: &mut Vec<u8>) -> bool {
+    /// Whether some needle may occur in `hay` (never false when one does); `folded` is
+    /// `hay` lower-cased when the detector reads it so.
+    fn any(&self, hay: &str, folded: &[u8]) -> bool {
         match &self.detector {
-            Some(d) if self.fold => {
-                buf.clear();
-                buf.extend(hay.bytes().map(|b| b.to_ascii_lowercase()));
-                d.find(&buf[..]).is_some()
-            }
+            Some(d) if self.fold => d.find(folded).is_some(),
             Some(d) => d.find(hay).is_some(),
             None => self.automaton.find(hay).is_some(),
         }
     }
 
-    fn run(&self, hay: &str, buf: &mut Vec<u8>, hit: &mut dyn FnMut(u32)) {
-        if !self.any(hay, buf) {
+    fn run(&self, hay: &str, folded: &[u8], hit: &mut dyn FnMut(u32)) {
+        if !self.any(hay, folded) {
             return;
         }
         for m in self.automaton.find_overlapping_iter(hay) {
@@ -518,44 +515,40 @@ impl FieldGroup {
             || self.regex_set.is_some();
     }
 
-    /// Runs the automata and regexes on `s`, or takes their result from the memo.
-    /// Whether a regex of the group may match `s` (never false when one does).
-    fn regex_may_match(&self, s: &str, buf: &mut Vec<u8>) -> bool {
-        let Some(gate) = &self.regex_gate else {
-            return true;
-        };
+    /// Runs the regex set (behind its gate) and the substring automaton on `s`, calling
+    /// `hit` with each test that holds. The value is lower-cased once, into `buf`, when
+    /// the gate or the automaton's detector reads it so.
+    fn search(&self, s: &str, buf: &mut Vec<u8>, hit: &mut dyn FnMut(u32)) {
         buf.clear();
-        buf.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
-        gate.find(&buf[..]).is_some()
+        if self.regex_gate.is_some() || self.patterns.as_ref().is_some_and(|p| p.fold) {
+            buf.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+        }
+        let folded: &[u8] = buf;
+        if let Some(re) = &self.regex_set {
+            if self
+                .regex_gate
+                .as_ref()
+                .is_none_or(|gate| gate.find(folded).is_some())
+            {
+                re.run(s, hit);
+            }
+        }
+        if let Some(p) = &self.patterns {
+            p.run(s, folded, hit);
+        }
     }
 
+    /// Runs the automata and regexes on `s`, or takes their result from the memo.
     fn run_costly(&self, s: &str, truth: &mut [u64], memo: &mut Memo) {
         if s.len() > MEMO_MAX_LEN {
-            let mut hit = |id| set_bit(truth, id);
-            if let Some(re) = &self.regex_set {
-                if self.regex_may_match(s, &mut memo.buf) {
-                    re.run(s, &mut hit);
-                }
-            }
-            if let Some(p) = &self.patterns {
-                p.run(s, &mut memo.buf, &mut hit);
-            }
-            return;
+            return self.search(s, &mut memo.buf, &mut |id| set_bit(truth, id));
         }
         if let Some(ids) = memo.seen.get(s) {
             ids.iter().for_each(|&id| set_bit(truth, id));
             return;
         }
         let mut ids = Vec::new();
-        let mut hit = |id| ids.push(id);
-        if let Some(re) = &self.regex_set {
-            if self.regex_may_match(s, &mut memo.buf) {
-                re.run(s, &mut hit);
-            }
-        }
-        if let Some(p) = &self.patterns {
-            p.run(s, &mut memo.buf, &mut hit);
-        }
+        self.search(s, &mut memo.buf, &mut |id| ids.push(id));
         ids.iter().for_each(|&id| set_bit(truth, id));
         if memo.seen.len() >= MEMO_VALUES {
             memo.seen.clear();
@@ -662,8 +655,9 @@ struct SourcePlan {
     /// (`net.bytes > 1000000`, `error.code exists`), as (predicate, field), decided
     /// from the field read once per event before it is evaluated.
     field_preds: Vec<Vec<(u32, u32, Test)>>,
-    /// Per rule: its top-level conjuncts that are a predicate or a negated one, as
-    /// (predicate, must hold); a candidate is dropped when one is decided the other way.
+    /// Per rule: its top-level conjuncts that are a negated predicate or a predicate not
+    /// grouped (those are `required`), as (predicate, must hold); a candidate is dropped
+    /// when one is decided the other way.
     conjuncts: Vec<Vec<(u32, bool)>>,
     /// Per slot: the rules anchored on it.
     anchored: Vec<Vec<u32>>,
@@ -751,20 +745,6 @@ fn conjuncts(cond: &Cond, out: &mut Vec<(u32, bool)>) {
             }
         }
         Cond::And(items) => items.iter().for_each(|c| conjuncts(c, out)),
-        _ => {}
-    }
-}
-
-fn required_slots(cond: &Cond, slots: &[u32], out: &mut Vec<u32>) {
-    match cond {
-        Cond::Pred(i) => {
-            if let Some(&s) = slots.get(*i as usize).filter(|s| **s != u32::MAX) {
-                if !out.contains(&s) {
-                    out.push(s);
-                }
-            }
-        }
-        Cond::And(items) => items.iter().for_each(|c| required_slots(c, slots, out)),
         _ => {}
     }
 }
@@ -927,13 +907,24 @@ impl SourcePlan {
         plan.always = remaining;
         for &r in pack.rule_indexes(source) {
             let slots = &plan.pred_slots[r as usize];
-            let mut required = Vec::new();
-            required_slots(&pack.rules[r as usize].cond, slots, &mut required);
-            // Cheapest first: tests of groups that run anyway.
-            required.sort_by_key(|s| !plan.eager[plan.slot_group[*s as usize] as usize]);
-            plan.required[r as usize] = required;
             let mut all = Vec::new();
             conjuncts(&pack.rules[r as usize].cond, &mut all);
+            // Conjuncts that are grouped tests are required slots, checked first (the
+            // cheapest first: tests of groups that run anyway); the others are decided
+            // after the rule's groups and field tests ran.
+            let mut required = Vec::new();
+            all.retain(|&(pred, must)| {
+                let slot = slots.get(pred as usize).copied().unwrap_or(u32::MAX);
+                if !must || slot == u32::MAX {
+                    return true;
+                }
+                if !required.contains(&slot) {
+                    required.push(slot);
+                }
+                false
+            });
+            required.sort_by_key(|s| !plan.eager[plan.slot_group[*s as usize] as usize]);
+            plan.required[r as usize] = required;
             plan.conjuncts[r as usize] = all;
             let mut groups: Vec<u32> = slots
                 .iter()
@@ -1259,7 +1250,7 @@ impl Dispatch {
                     .iter()
                     .zip(&p.eager)
                     .filter(|(_, e)| **e)
-                    .map(|(f, _)| format!("{:?}", fields[*f as usize]))
+                    .map(|(f, _)| field_name(&fields[*f as usize]))
                     .collect();
                 format!(
                     "{s}: {} grouped tests on {} fields, anchors on [{}], {} rules anchored, {} always visited",
