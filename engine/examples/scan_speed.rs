@@ -177,6 +177,7 @@ fn main() {
                 &files,
                 &opts,
                 &matcher,
+                &mut picket::run::StateStore::new(Default::default()),
                 n,
                 &new_aggregator,
                 &mut stats,

@@ -299,3 +299,158 @@ impl fmt::Display for StrOp {
         })
     }
 }
+
+/// A rule's `when:` as a whole: a condition on each event, alone or followed by
+/// stateful stages, or a sequence of conditions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Detection {
+    /// `cond`, `cond | stage | stage …`
+    Filter {
+        /// The condition every event must meet.
+        cond: Expr,
+        /// Stateful stages, in order; each sees the events the previous ones let pass.
+        stages: Vec<Stage>,
+    },
+    /// `a then b … within 10m by key`
+    Sequence(Sequence),
+}
+
+/// A stateful stage after `|`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    /// What it does.
+    pub kind: StageKind,
+    /// The stage, without its `|`.
+    pub span: Span,
+}
+
+/// The kinds of stateful stage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StageKind {
+    /// `count() > 20 over 5m by src.ip`, or against a learned baseline:
+    /// `sum(net.bytes) > baseline * 10 over 1h by instance.id after learning 1d`.
+    Threshold {
+        /// `count()`, `distinct(f)`, `sum(f)` …
+        agg: Aggregate,
+        /// The comparison.
+        op: CompareOp,
+        /// Its span.
+        op_span: Span,
+        /// A number, or a multiple of the key's baseline.
+        limit: Limit,
+        /// The window length.
+        over: Duration,
+        /// Grouping keys (empty: one group).
+        by: Vec<Path>,
+        /// `after learning D`: history a key needs before it can fire.
+        learning: Option<Duration>,
+    },
+    /// `new (a, b) [by k] [for D] after learning D`, `rare a by k seen < N after learning D`.
+    Baseline {
+        /// `rare` (with `seen < N`) rather than `new`.
+        rare: bool,
+        /// Its span.
+        kind_span: Span,
+        /// The values whose combination is learned.
+        terms: Vec<Path>,
+        /// Entity keys: learning counts from when each entity was first seen.
+        by: Vec<Path>,
+        /// `seen < N`: the combination was seen fewer than N times before.
+        seen_below: Option<(u64, Span)>,
+        /// `for D`: the combination counts as new for D after it was first seen.
+        novelty: Option<Duration>,
+        /// `after learning D`.
+        learning: Duration,
+    },
+}
+
+/// An aggregate function over a window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggregate {
+    /// Which one.
+    pub func: AggFunc,
+    /// Its argument (none for `count()`).
+    pub arg: Option<Operand>,
+    /// The whole call.
+    pub span: Span,
+}
+
+/// Aggregate functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AggFunc {
+    /// `count()`: events.
+    Count,
+    /// `distinct(f)`: different values of `f`.
+    Distinct,
+    /// `sum(f)`
+    Sum,
+    /// `min(f)`
+    Min,
+    /// `max(f)`
+    Max,
+    /// `avg(f)`
+    Avg,
+}
+
+impl AggFunc {
+    /// The name as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggFunc::Count => "count",
+            AggFunc::Distinct => "distinct",
+            AggFunc::Sum => "sum",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::Avg => "avg",
+        }
+    }
+}
+
+/// The right side of a threshold.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Limit {
+    /// A number.
+    Number(f64, Span),
+    /// `baseline * F` or `baseline + Z sigma`, optionally `and at least N`.
+    Baseline {
+        /// `* F`: a factor of the key's mean.
+        factor: Option<f64>,
+        /// `+ Z sigma`: standard deviations above the key's mean.
+        sigma: Option<f64>,
+        /// `and at least N`: a floor the value must also reach.
+        floor: Option<f64>,
+        /// The whole limit.
+        span: Span,
+    },
+}
+
+/// A length of time, with where it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duration {
+    /// Seconds.
+    pub secs: u64,
+    /// Where.
+    pub span: Span,
+}
+
+/// `a then b … within D by key`
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sequence {
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+    /// All steps fall within this span of time.
+    pub within: Duration,
+    /// The steps share these key values.
+    pub by: Vec<Path>,
+}
+
+/// One step of a sequence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The condition.
+    pub cond: Expr,
+    /// `at least N times` (1 when absent).
+    pub times: u32,
+    /// The step with its repetition.
+    pub span: Span,
+}

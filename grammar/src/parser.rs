@@ -25,9 +25,11 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser;
 
+mod detection;
+
 use crate::ast::{
-    Call, CompareOp, Expr, ExprKind, Ident, InSet, LitValue, Literal, Operand, Path, RegexLit,
-    Segment, Span, StrOp,
+    Call, CompareOp, Detection, Expr, ExprKind, Ident, InSet, LitValue, Literal, Operand, Path,
+    RegexLit, Segment, Span, StrOp,
 };
 use crate::diagnostic::Diagnostic;
 
@@ -44,6 +46,30 @@ pub const MAX_OPERATORS: usize = 256;
 struct ConditionParser;
 
 type Res<T> = Result<T, Diagnostic>;
+
+/// Parses the text of a rule's `when:`: a condition, optionally followed by stateful
+/// stages (`| count() > 20 over 5m by src.ip`), or a sequence of conditions
+/// (`a then b within 10m by actor.arn`).
+///
+/// ```
+/// use picket_grammar::ast::{Detection, StageKind};
+/// let d = picket_grammar::parse_detection("action == \"REJECT\" | distinct(dst.port) >= 50 over 1m by src.ip").unwrap();
+/// let Detection::Filter { stages, .. } = d else { panic!() };
+/// assert!(matches!(stages[0].kind, StageKind::Threshold { .. }));
+/// ```
+pub fn parse_detection(text: &str) -> Result<Detection, Diagnostic> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(Diagnostic::error("G010", "condition too long")
+            .with_primary(Span::new(0, 0), "this condition is larger than 4 GiB"));
+    }
+    prescan(text)?;
+    let mut pairs =
+        ConditionParser::parse(Rule::detection, text).map_err(|e| pest_error(text, e))?;
+    let top = pairs
+        .next()
+        .ok_or_else(|| internal(Span::new(0, text.len())))?;
+    detection::build(top)
+}
 
 /// Parses the text of a condition (a rule's `when:` or a macro body) into an [`Expr`].
 ///
@@ -512,6 +538,32 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::kw_not => "`not`",
         Rule::kw_cidr => "`cidr`",
         Rule::EOI => "end of input",
+        Rule::detection | Rule::sequence_tail => "a condition",
+        Rule::repeat => "`at least N times`",
+        Rule::stage | Rule::pipe => "`|`",
+        Rule::threshold | Rule::aggregate | Rule::agg_name => {
+            "`count()`, `distinct(…)`, `sum(…)`, `min(…)`, `max(…)` or `avg(…)`"
+        }
+        Rule::number => "a number",
+        Rule::anomaly | Rule::kw_baseline => "`baseline`",
+        Rule::times => "`*`",
+        Rule::plus => "`+`",
+        Rule::floor => "`and at least N`",
+        Rule::baseline | Rule::baseline_kind | Rule::kw_new | Rule::kw_rare => "`new` or `rare`",
+        Rule::terms => "a field or `(fields…)`",
+        Rule::seen | Rule::kw_seen => "`seen < N`",
+        Rule::lt => "`<`",
+        Rule::novelty | Rule::kw_for => "`for`",
+        Rule::learning | Rule::kw_after => "`after learning`",
+        Rule::kw_learning => "`learning`",
+        Rule::by_clause | Rule::kw_by => "`by`",
+        Rule::kw_then => "`then`",
+        Rule::kw_within => "`within`",
+        Rule::kw_at => "`at least`",
+        Rule::kw_least => "`least`",
+        Rule::kw_times => "`times`",
+        Rule::kw_over => "`over`",
+        Rule::kw_sigma => "`sigma`",
         Rule::dot_name
         | Rule::index
         | Rule::WHITESPACE
@@ -629,6 +681,7 @@ impl<'a> Found<'a> {
         self.kind == Kind::Number
             && digits.len() < self.text.len()
             && !digits.is_empty()
+            && !matches!(digits, "s" | "m" | "h" | "d")
             && digits.chars().all(|c| c.is_ascii_alphabetic())
     }
 }
@@ -982,6 +1035,12 @@ fn out_of_range(span: Span, label: impl Into<String>) -> Diagnostic {
 fn build_literal(pair: Pair<'_, Rule>) -> Res<Literal> {
     let span = pair_span(&pair);
     let inner = next(&mut pair.into_inner(), &span)?;
+    literal_of(inner)
+}
+
+/// A literal from its token (`string`, `duration`, `int` …).
+fn literal_of(inner: Pair<'_, Rule>) -> Res<Literal> {
+    let span = pair_span(&inner);
     let text = inner.as_str();
     let value = match inner.as_rule() {
         Rule::string => LitValue::Str(unquote(&inner)?),

@@ -23,7 +23,10 @@
 
 use std::fmt::Write;
 
-use crate::ast::{Expr, ExprKind, InSet, LitValue, Literal, Operand, Path, Span};
+use crate::ast::{
+    Detection, Expr, ExprKind, InSet, Limit, LitValue, Literal, Operand, Path, Span, Stage,
+    StageKind,
+};
 
 /// Prints `expr` as an indented S-expression ending with a newline (see the module docs).
 ///
@@ -170,5 +173,119 @@ fn literal(l: &Literal) -> String {
         LitValue::Null => format!("(null {at})"),
         LitValue::Duration(d) => format!("(dur {d} {at})"),
         LitValue::Ip(ip) => format!("(ip {ip:?} {at})"),
+    }
+}
+
+/// Prints a rule's whole `when:` ([`Detection`]): the condition as [`to_sexpr`] does,
+/// then one line per stage, or the steps of a sequence and its window.
+///
+/// ```
+/// let d = picket_grammar::parse_detection("a == 1 | count() >= 5 over 1m by b").unwrap();
+/// assert_eq!(
+///     picket_grammar::print::detection_to_sexpr(&d),
+///     "(== @0..6 (path a @0..1) (int 1 @5..6))\n\
+///      (threshold @9..34 (count @9..16) >= 5 (over 60 @27..29) (by (path b @33..34)))\n"
+/// );
+/// ```
+pub fn detection_to_sexpr(d: &Detection) -> String {
+    let mut out = String::new();
+    match d {
+        Detection::Filter { cond, stages } => {
+            out.push_str(&to_sexpr(cond));
+            for stage in stages {
+                out.push_str(&stage_line(stage));
+                out.push('\n');
+            }
+        }
+        Detection::Sequence(seq) => {
+            for (i, step) in seq.steps.iter().enumerate() {
+                let _ = writeln!(out, "(step {i} x{} {})", step.times, span(&step.span));
+                out.push_str(&to_sexpr(&step.cond));
+            }
+            let _ = writeln!(
+                out,
+                "(within {} {}) {}",
+                seq.within.secs,
+                span(&seq.within.span),
+                by(&seq.by)
+            );
+        }
+    }
+    out
+}
+
+fn by(paths: &[Path]) -> String {
+    let parts: Vec<String> = paths.iter().map(path).collect();
+    format!("(by {})", parts.join(" "))
+}
+
+fn stage_line(stage: &Stage) -> String {
+    let at = span(&stage.span);
+    match &stage.kind {
+        StageKind::Threshold {
+            agg,
+            op,
+            limit,
+            over,
+            by: keys,
+            learning,
+            ..
+        } => {
+            let arg = agg
+                .arg
+                .as_ref()
+                .map(|a| format!(" {}", operand(a)))
+                .unwrap_or_default();
+            let limit = match limit {
+                Limit::Number(n, _) => format!("{n}"),
+                Limit::Baseline {
+                    factor,
+                    sigma,
+                    floor,
+                    span: s,
+                } => format!(
+                    "(baseline {} factor={factor:?} sigma={sigma:?} floor={floor:?})",
+                    span(s)
+                ),
+            };
+            let learning = learning
+                .as_ref()
+                .map(|l| format!(" (learning {})", l.secs))
+                .unwrap_or_default();
+            format!(
+                "(threshold {at} ({}{arg} {}) {op} {limit} (over {} {}) {}{learning})",
+                agg.func.name(),
+                span(&agg.span),
+                over.secs,
+                span(&over.span),
+                by(keys)
+            )
+        }
+        StageKind::Baseline {
+            rare,
+            terms,
+            by: keys,
+            seen_below,
+            novelty,
+            learning,
+            ..
+        } => {
+            let head = if *rare { "rare" } else { "new" };
+            let seen = seen_below
+                .as_ref()
+                .map(|(n, _)| format!(" (seen< {n})"))
+                .unwrap_or_default();
+            let novelty = novelty
+                .as_ref()
+                .map(|d| format!(" (for {})", d.secs))
+                .unwrap_or_default();
+            let parts: Vec<String> = terms.iter().map(path).collect();
+            format!(
+                "({head} {at} (terms {}) {}{seen}{novelty} (learning {}))",
+                parts.join(" "),
+                by(keys),
+                learning.secs
+            )
+        }
     }
 }

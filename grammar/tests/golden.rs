@@ -52,3 +52,49 @@ fn err() {
         insta::assert_snapshot!(render(&diag, name, &text, false));
     });
 }
+
+/// `testdata/when-ok/*.when`: whole `when:` texts (stateful stages, sequences) that
+/// must parse; the snapshot is [`picket_grammar::print::detection_to_sexpr`].
+#[test]
+fn when_ok() {
+    insta::glob!("testdata/when-ok/*.when", |path| {
+        let text = fs::read_to_string(path).expect("readable test file");
+        let detection = match picket_grammar::parse_detection(&text) {
+            Ok(d) => d,
+            Err(diag) => panic!(
+                "{}",
+                render(&diag, &path.display().to_string(), &text, false)
+            ),
+        };
+        insta::with_settings!({ description => text.trim_end() }, {
+            insta::assert_snapshot!(picket_grammar::print::detection_to_sexpr(&detection));
+        });
+    });
+}
+
+/// `testdata/when-err/*.when`: `when:` texts that must fail with the code their name
+/// starts with; the snapshot is the rendered diagnostic.
+#[test]
+fn when_err() {
+    insta::glob!("testdata/when-err/*.when", |path| {
+        let text = fs::read_to_string(path).expect("readable test file");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name");
+        let diag = match picket_grammar::parse_detection(&text) {
+            Ok(d) => panic!(
+                "{name} parsed:\n{}",
+                picket_grammar::print::detection_to_sexpr(&d)
+            ),
+            Err(diag) => diag,
+        };
+        assert!(
+            name.starts_with(&format!("{}_", diag.code)),
+            "{name} gave {}: {}",
+            diag.code,
+            diag.message
+        );
+        insta::assert_snapshot!(render(&diag, name, &text, false));
+    });
+}

@@ -23,6 +23,25 @@ impl Rng {
 }
 
 const FRAGMENTS: &[&str] = &[
+    "|",
+    "count()",
+    "distinct(",
+    "over",
+    "5m",
+    "0s",
+    "by",
+    "then",
+    "within",
+    "at least",
+    "3",
+    "times",
+    "new",
+    "rare",
+    "seen <",
+    "after learning",
+    "for",
+    "baseline *",
+    "+ 2 sigma",
     "a",
     "b.c",
     "x[0]",
@@ -187,6 +206,29 @@ fn check(text: &str) {
         Ok(expr) => {
             check_expr(text, &expr);
             let _ = to_sexpr(&expr);
+        }
+        Err(diag) => check_diag(text, &diag),
+    }
+    // The whole `when:` (stages, sequences) never panics either, and its spans are
+    // inside the text.
+    match picket_grammar::parse_detection(text) {
+        Ok(d) => {
+            let _ = picket_grammar::print::detection_to_sexpr(&d);
+            match &d {
+                picket_grammar::ast::Detection::Filter { cond, stages } => {
+                    check_expr(text, cond);
+                    for s in stages {
+                        check_span(text, &s.span, "stage");
+                    }
+                }
+                picket_grammar::ast::Detection::Sequence(seq) => {
+                    for s in &seq.steps {
+                        check_expr(text, &s.cond);
+                        check_span(text, &s.span, "step");
+                    }
+                    check_span(text, &seq.within.span, "within");
+                }
+            }
         }
         Err(diag) => check_diag(text, &diag),
     }

@@ -14,7 +14,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{compile_and_report, PackSelection};
 use crate::event::{reader, ReadOptions, ReadStats, Source};
 use crate::finding::{output, severity_band, Aggregator, Finding, DEFAULT_DETECTOR_ID};
-use crate::run::{Matcher, Profile};
+use crate::run::state::DEFAULT_MEMORY_CAP;
+use crate::run::{Matcher, Profile, StateConfig, StateStore};
+
+/// The state file inside `--state DIR`.
+const STATE_FILE: &str = "state.json";
+
+/// How often a long scan snapshots its state.
+const STATE_AUTOSAVE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Input errors printed one by one before only counting the rest.
 const MAX_PRINTED_ERRORS: u64 = 50;
@@ -47,6 +54,39 @@ pub(super) struct ScanArgs {
     /// the most (scans on one thread, so the timings are not disturbed).
     #[arg(long)]
     profile: bool,
+    /// How late an event may arrive, behind the newest event time seen, and still count
+    /// for stateful rules (windows, baselines, sequences); later ones are counted as
+    /// late and left out of them. A duration: `90s`, `15m`, `2h`, `1d`.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration_ms)]
+    allowed_lateness: i64,
+    /// Memory for the state of stateful rules, in MiB; over it, the keys unused the
+    /// longest are evicted (and counted).
+    #[arg(long, value_name = "MIB", default_value_t = (DEFAULT_MEMORY_CAP >> 20) as u64)]
+    state_memory: u64,
+    /// Keep the state of stateful rules (baselines, open windows and sequences) in this
+    /// folder: restored at the start when present, saved at the end (and every few
+    /// minutes during a long scan), so consecutive scans share baselines.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+}
+
+/// `90s`, `15m`, `2h`, `1d` in milliseconds.
+fn parse_duration_ms(s: &str) -> Result<i64, String> {
+    let bad = || {
+        format!(
+            "`{s}` is not a duration; write a whole number and a unit: `90s`, `15m`, `2h`, `1d`"
+        )
+    };
+    let unit = s.chars().last().ok_or_else(bad)?;
+    let factor = match unit {
+        's' => 1_000,
+        'm' => 60_000,
+        'h' => 3_600_000,
+        'd' => 86_400_000,
+        _ => return Err(bad()),
+    };
+    let n: i64 = s[..s.len() - 1].parse().map_err(|_| bad())?;
+    n.checked_mul(factor).filter(|v| *v >= 0).ok_or_else(bad)
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -129,15 +169,38 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
         .or_else(|| std::thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
     let mut profile = args.profile.then(|| Profile::new(pack));
+    let mut state = StateStore::new(StateConfig {
+        allowed_lateness_ms: args.allowed_lateness,
+        memory_cap_bytes: usize::try_from(args.state_memory.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX),
+    });
+    let state_file = args.state.as_ref().map(|dir| dir.join(STATE_FILE));
+    let mut restored = None;
+    if let (Some(dir), Some(file)) = (&args.state, &state_file) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the state folder {}: {e}", dir.display())
+        })?;
+        if file.exists() {
+            let r = state.restore(file, pack).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot restore the state: {e}\nmove the file away to start with no state"
+                )
+            })?;
+            restored = Some(r);
+        }
+        state.autosave(file.clone(), STATE_AUTOSAVE);
+    }
     let agg = if threads == 1 || profile.is_some() {
         let mut agg = new_aggregator();
         for path in &inputs {
             progress.set_message(path.display().to_string());
             let mut on_event = |event: crate::event::Event| match profile.as_mut() {
                 Some(p) => matcher.run_profiled(&event, p, |m| {
-                    agg.add(m, &event);
+                    if let Some(m) = state.route(m, &event) {
+                        agg.add(m, &event);
+                    }
                 }),
-                None => matcher.run(&event, |m| {
+                None => matcher.run_with_state(&event, &mut state, |m| {
                     agg.add(m, &event);
                 }),
             };
@@ -150,6 +213,7 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
             &inputs,
             &opts,
             &matcher,
+            &mut state,
             threads,
             &new_aggregator,
             &mut stats,
@@ -165,6 +229,11 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
         );
     }
     let findings = agg.finish();
+    if let Some(file) = &state_file {
+        state
+            .save(file)
+            .map_err(|e| anyhow::anyhow!("cannot save the state to {}: {e}", file.display()))?;
+    }
     let elapsed = started.elapsed().as_secs_f64();
 
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
@@ -179,6 +248,30 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
         elapsed,
         pack.len(),
     );
+    if pack.rules.iter().any(|r| r.stateful.is_some()) {
+        summary.push('\n');
+        summary.push_str(&state_summary(&state.stats()));
+    }
+    if let (Some(dir), Some(r)) = (&args.state, &restored) {
+        summary.push_str(&format!(
+            "\n  state: restored {} rule(s) from {}, saved again at the end",
+            r.rules,
+            dir.display()
+        ));
+        if r.dropped > 0 {
+            summary.push_str(&format!(
+                "; the state of {} rule(s) that changed or are gone was dropped",
+                r.dropped
+            ));
+        }
+    } else if let Some(dir) = &args.state {
+        summary.push_str(&format!("\n  state: saved to {}", dir.display()));
+    }
+    if let Some(e) = state.autosave_error() {
+        summary.push_str(&format!(
+            "\n  state: a snapshot during the scan failed: {e}"
+        ));
+    }
     if let Some(p) = &profile {
         summary.push_str(&format!("\n\n{}", p.table(pack, 15)));
         summary.push_str(&format!("\n\n{}", p.groups_table(matcher.dispatch(), 10)));
@@ -205,6 +298,35 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// The state line of the summary: what stateful rules saw and held.
+fn state_summary(s: &crate::run::StateStats) -> String {
+    let mut line = format!(
+        "  stateful rules: {} events, {} keys held (~{:.1} MB)",
+        thousands(s.observed),
+        thousands(s.keys as u64),
+        s.bytes as f64 / 1e6
+    );
+    if s.late_events > 0 {
+        line.push_str(&format!(
+            "; {} late events left out (older than --allowed-lateness behind the newest)",
+            thousands(s.late_events)
+        ));
+    }
+    if s.untimed_events > 0 {
+        line.push_str(&format!(
+            "; {} events without a time left out",
+            thousands(s.untimed_events)
+        ));
+    }
+    if s.evicted_keys > 0 {
+        line.push_str(&format!(
+            "; {} keys evicted at the --state-memory cap",
+            thousands(s.evicted_keys)
+        ));
+    }
+    line
 }
 
 fn thousands(n: u64) -> String {

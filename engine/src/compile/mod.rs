@@ -4,6 +4,7 @@
 //!   positions ([`source`] maps condition offsets back into the file).
 //! - the AST comes from the `picket-grammar` crate.
 //! - [`resolve`]: names, types, literals, macro expansion; AST into [`ir`].
+//! - [`stateful`]: windows, baselines and sequences of a rule's `when:`.
 //! - [`pack`]: the immutable [`RulePack`], rules indexed by source.
 //!
 //! Every error is a [`FileDiagnostic`] naming file, line and column.
@@ -13,6 +14,7 @@ pub mod load;
 pub mod pack;
 pub mod resolve;
 pub mod source;
+pub mod stateful;
 
 pub use pack::{compile, Compiled, CompiledRule, PackFiles, RuleMeta, RulePack};
 pub use source::{FileDiagnostic, SourceFile};

@@ -87,11 +87,12 @@ impl PackFiles {
         format!("{}/{rel}", self.root)
     }
 
-    /// The YAML files that define rules, lists and macros.
+    /// The YAML files that define rules, lists and macros (event series fixtures,
+    /// `*.series.yaml`, are not among them).
     pub fn yaml_files(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
-        self.files
-            .iter()
-            .filter(|(p, _)| p.ends_with(".yaml") || p.ends_with(".yml"))
+        self.files.iter().filter(|(p, _)| {
+            (p.ends_with(".yaml") || p.ends_with(".yml")) && !p.ends_with(".series.yaml")
+        })
     }
 
     /// Fixture files of the rule at `rule_path`: files of the folder named after it
@@ -157,8 +158,10 @@ impl RuleMeta {
 pub struct CompiledRule {
     /// Metadata for findings.
     pub meta: Arc<RuleMeta>,
-    /// The condition.
+    /// The condition on each event (for a sequence: any of its steps).
     pub cond: Cond,
+    /// Windows, baselines or a sequence over the events that meet `cond`.
+    pub stateful: Option<super::stateful::Stateful>,
     /// Its predicates.
     pub preds: Vec<Pred>,
     /// Aggregation key fields (name as written, resolved field).
@@ -341,14 +344,29 @@ pub fn compile(packs: &[PackFiles]) -> Compiled {
             file: &def.file,
             cond: &def.when,
         };
-        let cond = resolver.condition(place);
+        let (cond, stateful) = match picket_grammar::parse_detection(&def.when.text) {
+            Ok(d) => match super::stateful::resolve_detection(&mut resolver, &d, place) {
+                Some((c, s)) => (Some(c), s),
+                None => (None, None),
+            },
+            Err(d) => {
+                resolver.report_at(place, d);
+                (None, None)
+            }
+        };
         let mut group_by = Vec::new();
         for g in &def.group_by {
             if let Some(field) = group_field(&mut resolver, &def.file, g) {
                 group_by.push((g.value.clone(), field));
             }
         }
-        if def.group_by.is_empty() {
+        let stateful_keys = stateful
+            .as_ref()
+            .map(|s| s.default_group_by())
+            .unwrap_or_default();
+        if def.group_by.is_empty() && !stateful_keys.is_empty() {
+            group_by = stateful_keys;
+        } else if def.group_by.is_empty() {
             for name in default_group_by(def.sources.value[0]) {
                 let spanned = load::Spanned {
                     value: name.to_string(),
@@ -382,6 +400,7 @@ pub fn compile(packs: &[PackFiles]) -> Compiled {
                 mitre: def.mitre,
             }),
             cond,
+            stateful,
             preds,
             group_by,
             tests: def.tests,

@@ -88,6 +88,20 @@ impl<'d> Resolver<'d> {
         });
     }
 
+    /// Reports a diagnostic whose spans are offsets into `at`'s condition text.
+    pub(crate) fn report_at(&mut self, at: Place<'_>, d: Diagnostic) {
+        self.report(at, d);
+    }
+
+    /// Resolves an operand (a field, a literal or a call) and gives its type.
+    pub(crate) fn operand_of(
+        &mut self,
+        op: &ast::Operand,
+        at: Place<'_>,
+    ) -> Option<(Operand, FieldType)> {
+        self.operand(op, at)
+    }
+
     /// Parses and resolves a condition text.
     pub fn condition(&mut self, at: Place<'_>) -> Option<Cond> {
         match picket_grammar::parse_condition(&at.cond.text) {

@@ -35,7 +35,7 @@ pub use reader::{
 };
 pub use value::{format_millis, parse_ip, parse_rfc3339, FieldValue};
 pub(crate) use vpcflow::is_numeric as vpcflow_numeric;
-pub use vpcflow::{FlowFormat, FlowRecord};
+pub use vpcflow::{FlowFormat, FlowRecord, V2_FIELDS};
 
 use picket_grammar::ast::Segment;
 use std::fmt;

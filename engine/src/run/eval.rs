@@ -29,6 +29,16 @@ pub fn matches_with(
     cond_pol(&rule.cond, &rule.preds, event, None, known, &mut None, true)
 }
 
+/// Does a condition (of a rule, whose predicate table is `preds`) hold for the event?
+pub fn cond_holds(cond: &Cond, preds: &[Pred], event: &Event) -> bool {
+    cond_pol(cond, preds, event, None, &|_| None, &mut None, true)
+}
+
+/// The value of an operand in an event (`None` when missing or null).
+pub fn operand_value<'e>(o: &Operand, event: &'e Event) -> Option<FieldValue<'e>> {
+    operand(o, event, None)
+}
+
 /// The element of the innermost `any(…)`/`all(…)` being evaluated, if any.
 type Elem<'a, 'e> = Option<&'a FieldValue<'e>>;
 

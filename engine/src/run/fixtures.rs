@@ -6,7 +6,7 @@ use crate::compile::load::Expect;
 use crate::compile::{CompiledRule, PackFiles, RulePack};
 use crate::event::{reader, Event, ReadOptions, ReadStats};
 use crate::finding::{Aggregator, Finding, DEFAULT_DETECTOR_ID};
-use crate::run::Match;
+use crate::run::{series, Match, StateConfig, StateStore};
 
 /// The outcome of one rule on one fixture.
 #[derive(Debug)]
@@ -21,8 +21,10 @@ pub struct CaseResult {
     pub expect: Option<Expect>,
     /// Events read from the fixture.
     pub events: usize,
-    /// Events that matched.
+    /// Events that matched (for a stateful rule: events on which it fired).
     pub matched: usize,
+    /// The rule is stateful: a hit fixture passes when it fires at least once.
+    pub stateful: bool,
     /// Problems reading the fixture, or a missing fixture.
     pub errors: Vec<String>,
     /// Findings raised on the fixture.
@@ -30,12 +32,14 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    /// Did the case pass? A hit fixture passes when every event matches, a miss
-    /// fixture when none does; unreadable or empty fixtures fail.
+    /// Did the case pass? A hit fixture passes when every event matches (a stateful
+    /// rule: when it fires at least once), a miss fixture when none does (never fires);
+    /// unreadable or empty fixtures fail.
     pub fn passed(&self) -> bool {
         self.errors.is_empty()
             && self.events > 0
             && match self.expect {
+                Some(Expect::Match) if self.stateful => self.matched > 0,
                 Some(Expect::Match) => self.matched == self.events,
                 Some(Expect::NoMatch) => self.matched == 0,
                 None => false,
@@ -66,6 +70,7 @@ fn run_case(
         &mut |e| errors.push(e.to_string()),
     );
     let mut agg = Aggregator::new(DEFAULT_DETECTOR_ID, 0);
+    let mut state = StateStore::new(StateConfig::default());
     let mut matched = 0;
     for event in &events {
         if !rule.meta.sources.contains(&event.source) {
@@ -77,14 +82,14 @@ fn run_case(
             continue;
         }
         if eval::matches(rule, event) {
-            matched += 1;
-            agg.add(
-                Match {
-                    rule,
-                    matched: eval::explain(rule, event),
-                },
-                event,
-            );
+            let m = Match {
+                rule,
+                matched: eval::explain(rule, event),
+            };
+            if let Some(m) = state.route(m, event) {
+                matched += 1;
+                agg.add(m, event);
+            }
         }
     }
     CaseResult {
@@ -94,6 +99,7 @@ fn run_case(
         expect: Some(expect),
         events: events.len(),
         matched,
+        stateful: rule.stateful.is_some(),
         errors,
         findings: agg.finish(),
     }
@@ -143,6 +149,7 @@ pub fn run_pack_tests(packs: &[PackFiles], pack: &RulePack, pack_index: usize) -
                     expect: None,
                     events: 0,
                     matched: 0,
+                    stateful: rule.stateful.is_some(),
                     errors: vec![format!(
                         "{} has no {kind} fixture: add {}/{kind}-<what>.json",
                         rule.meta.id,
@@ -154,6 +161,32 @@ pub fn run_pack_tests(packs: &[PackFiles], pack: &RulePack, pack_index: usize) -
         }
         for (name, path, expect) in cases {
             match files.files.get(&path) {
+                Some(bytes) if path.ends_with(".series.yaml") => {
+                    let shown = files.display(&path);
+                    let folder = path.rsplit_once('/').map_or("", |(d, _)| d);
+                    let read = |rel: &str| {
+                        let p = normalize(&format!("{folder}/{rel}"));
+                        files
+                            .files
+                            .get(&p)
+                            .and_then(|b| String::from_utf8(b.clone()).ok())
+                    };
+                    let text = String::from_utf8_lossy(bytes);
+                    match series::expand(&shown, &text, &read) {
+                        Ok(events) => out.push(run_case(rule, &shown, &events, expect, name)),
+                        Err(e) => out.push(CaseResult {
+                            rule: rule.meta.id.clone(),
+                            case: name,
+                            fixture: shown,
+                            expect: Some(expect),
+                            events: 0,
+                            matched: 0,
+                            stateful: rule.stateful.is_some(),
+                            errors: vec![e.to_string()],
+                            findings: Vec::new(),
+                        }),
+                    }
+                }
                 Some(bytes) => out.push(run_case(rule, &files.display(&path), bytes, expect, name)),
                 None => out.push(CaseResult {
                     rule: rule.meta.id.clone(),
@@ -162,6 +195,7 @@ pub fn run_pack_tests(packs: &[PackFiles], pack: &RulePack, pack_index: usize) -
                     expect: Some(expect),
                     events: 0,
                     matched: 0,
+                    stateful: rule.stateful.is_some(),
                     errors: vec![format!("fixture {} not found", files.display(&path))],
                     findings: Vec::new(),
                 }),

@@ -15,9 +15,12 @@ pub mod fixtures;
 pub mod parallel;
 mod profile;
 mod project;
+pub mod series;
+pub mod state;
 
 pub use dispatch::{Dispatch, GroupTimes};
 pub use profile::Profile;
+pub use state::{StateConfig, StateStats, StateStore};
 
 use crate::compile::{CompiledRule, RulePack};
 use crate::event::Event;
@@ -93,6 +96,21 @@ impl<'p> Matcher<'p> {
             Index::Own(d) => d,
             Index::Shared(d) => d,
         }
+    }
+
+    /// [`Matcher::run`], with stateful rules run through `state`: `on_match` hears of
+    /// a stateless rule when its condition holds, of a stateful one when it fires.
+    pub fn run_with_state(
+        &self,
+        event: &Event,
+        state: &mut StateStore,
+        mut on_match: impl FnMut(Match<'p>),
+    ) {
+        self.run(event, |m| {
+            if let Some(m) = state.route(m, event) {
+                on_match(m);
+            }
+        });
     }
 
     /// Calls `on_match` for every rule of the event's source that matches it, in rule

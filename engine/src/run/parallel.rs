@@ -35,28 +35,35 @@ use std::sync::mpsc::{channel, sync_channel, Sender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
-use super::Matcher;
+use super::{Match, Matcher, StateStore};
 use crate::event::reader::{self, Batch, Buffers, InputOrder, Parsed};
-use crate::event::{InputError, ReadOptions, ReadStats};
+use crate::event::{Event, InputError, ReadOptions, ReadStats};
 use crate::finding::Aggregator;
 
 /// Record bytes per batch.
 pub const BATCH_BYTES: usize = 1 << 20;
 
-/// A batch parsed and its matches aggregated, or the panic that stopped it.
-type Done = thread::Result<(Parsed, Aggregator)>;
+/// A batch parsed and its matches aggregated, with the events that met a stateful
+/// rule's condition (for the merge to run the state on, in input order), or the panic
+/// that stopped it.
+type Done<'p> = thread::Result<(Parsed, Aggregator, Vec<Held<'p>>)>;
+
+/// An event and the matches of stateful rules' conditions on it.
+type Held<'p> = (Event, Vec<Match<'p>>);
 
 /// Reads `inputs` in order on `threads` threads (the caller's and `threads - 1` more,
-/// at least one) and matches every event, returning the aggregated matches.
+/// at least one) and matches every event, returning the aggregated matches. Stateful
+/// rules run through `state`, in input order, as on one thread.
 /// Statistics are added to `stats`; errors go to `on_error` in input order (and are
 /// counted in `stats`), `on_input` hears of each input as its first batch is settled,
 /// and `opts.progress` of the input bytes settled. Every aggregator comes from
 /// `new_aggregator`. The callbacks run on any of the threads, one at a time.
 #[allow(clippy::too_many_arguments)]
-pub fn scan(
+pub fn scan<'p>(
     inputs: &[PathBuf],
     opts: &ReadOptions,
-    matcher: &Matcher<'_>,
+    matcher: &Matcher<'p>,
+    state: &mut StateStore,
     threads: usize,
     new_aggregator: &(dyn Fn() -> Aggregator + Sync),
     stats: &mut ReadStats,
@@ -68,12 +75,21 @@ pub fn scan(
     let work = |batch: Batch| {
         let done = panic::catch_unwind(AssertUnwindSafe(|| {
             let mut agg = new_aggregator();
+            let mut held: Vec<Held<'p>> = Vec::new();
             let parsed = batch.parse(opts, &mut |event| {
+                let mut stateful = Vec::new();
                 matcher.run(&event, |m| {
-                    agg.add(m, &event);
+                    if m.rule.stateful.is_some() {
+                        stateful.push(m);
+                    } else {
+                        agg.add(m, &event);
+                    }
                 });
+                if !stateful.is_empty() {
+                    held.push((event, stateful));
+                }
             });
-            (parsed, agg)
+            (parsed, agg, held)
         }));
         (batch.into_buffers(), done)
     };
@@ -89,6 +105,7 @@ pub fn scan(
         waiting: BTreeMap::new(),
         next: 0,
         total: new_aggregator(),
+        state,
         stats,
         on_input,
         on_error,
@@ -145,13 +162,14 @@ pub fn scan(
 }
 
 /// The in-order merge of finished batches, shared by the threads.
-struct Merge<'a> {
+struct Merge<'a, 'p> {
     order: InputOrder,
     /// Finished batches waiting for the ones before them.
-    waiting: BTreeMap<u64, (Buffers, Done)>,
+    waiting: BTreeMap<u64, (Buffers, Done<'p>)>,
     /// The next batch in input order.
     next: u64,
     total: Aggregator,
+    state: &'a mut StateStore,
     stats: &'a mut ReadStats,
     on_input: &'a mut (dyn FnMut(&str) + Send),
     on_error: &'a mut (dyn FnMut(InputError) + Send),
@@ -162,9 +180,9 @@ struct Merge<'a> {
     failed: Option<Box<dyn std::any::Any + Send>>,
 }
 
-impl Merge<'_> {
+impl<'p> Merge<'_, 'p> {
     /// A finished batch: merges it and the ones after it that are finished, in order.
-    fn take(&mut self, seq: u64, buffers: Buffers, done: Done) {
+    fn take(&mut self, seq: u64, buffers: Buffers, done: Done<'p>) {
         self.waiting.insert(seq, (buffers, done));
         while let Some((buffers, done)) = self.waiting.remove(&self.next) {
             self.next += 1;
@@ -183,7 +201,7 @@ impl Merge<'_> {
         }
     }
 
-    fn merge(&mut self, (parsed, mut agg): (Parsed, Aggregator)) {
+    fn merge(&mut self, (parsed, mut agg, held): (Parsed, Aggregator, Vec<Held<'p>>)) {
         let accepted = self.order.accept(parsed, self.stats);
         if accepted.first {
             (self.on_input)(&accepted.file);
@@ -197,12 +215,20 @@ impl Merge<'_> {
         if let Some(base) = accepted.record_base {
             agg.offset_records(base);
             self.total.merge(agg);
+            for (mut event, matches) in held {
+                event.origin.record += base;
+                for m in matches {
+                    if let Some(m) = self.state.observe(m, &event) {
+                        self.total.add(m, &event);
+                    }
+                }
+            }
         }
     }
 }
 
 /// The merge, even after a panic elsewhere (which it records and survives).
-fn lock<'m, 'a>(merge: &'m Mutex<Merge<'a>>) -> MutexGuard<'m, Merge<'a>> {
+fn lock<'m, 'a, 'p>(merge: &'m Mutex<Merge<'a, 'p>>) -> MutexGuard<'m, Merge<'a, 'p>> {
     match merge.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),

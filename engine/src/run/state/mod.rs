@@ -1,0 +1,591 @@
+//! The state store: windows, baselines and sequences of stateful rules, in event time.
+//!
+//! ```text
+//! Matcher (stateless: the rule's condition held) --Match--> StateStore::observe
+//!   late?  (event time < newest event time seen - allowed lateness) -> counted, dropped
+//!   stage by stage (window, baseline) or the sequence, state keyed by rule + key
+//!   --Match with what the state saw (count, window, first seen …)--> findings
+//! ```
+//!
+//! Events are taken in the order they arrive, but every operator works in *event
+//! time*: an event is placed where its time says, so the same events give the same
+//! findings in any order that stays within the allowed lateness (default 15 minutes,
+//! CloudTrail's usual delay). An event older than that is *late*: counted in
+//! [`StateStats::late_events`] and left out of stateful rules (stateless rules still see
+//! it). Events without a time cannot be placed and are counted as `untimed`.
+//!
+//! Semantics of each operator (docs/language.md has the user's version):
+//! - a window (`count() >= 20 over 5m by k`) fires on an event when some window of that
+//!   length (times compared in whole seconds, both ends included) holds the event and
+//!   the aggregate reaches the threshold: `count`, `distinct` and `sum` only grow, so a
+//!   late event that completes a window fires too. `min`, `max` and `avg` are taken over
+//!   the window that ends at the event.
+//! - a window against a baseline (`sum(x) > baseline * 10 over 1h by k after learning
+//!   1d`) uses fixed windows (multiples of the length since the epoch); each window
+//!   that closes (the newest event time passed its end by the allowed lateness) is one
+//!   sample of the key's baseline (empty windows count as 0 once the key was seen).
+//! - a baseline (`new (a, b) after learning 14d`) passes an event whose combination of
+//!   values was seen fewer than N times before (N = 1 for `new`), once learning is over:
+//!   learning starts at the rule's first event, or at each entity's (`by`) first event.
+//! - a sequence fires on the event that completes it: every step's events in order of
+//!   time (ties broken by arrival), all within the span, sharing the `by` values.
+//!
+//! Memory is bounded: the store estimates its size and, over
+//! [`StateConfig::memory_cap_bytes`], evicts the keys that were touched longest ago
+//! ([`StateStats::evicted_keys`]). Old window entries and sequence steps are pruned as
+//! event time moves on.
+
+mod baseline;
+mod sequence;
+mod snapshot;
+mod window;
+
+pub use snapshot::Restored;
+
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::Match;
+use crate::compile::ir::{FieldRef, Operand};
+use crate::compile::stateful::{Key, StageOp, Stateful};
+use crate::event::{format_millis, Event, FieldValue};
+
+/// Default allowed lateness: 15 minutes.
+pub const DEFAULT_LATENESS_MS: i64 = 15 * 60 * 1000;
+
+/// Default memory cap: 256 MiB.
+pub const DEFAULT_MEMORY_CAP: usize = 256 << 20;
+
+/// Observations between sweeps of expired state.
+const SWEEP_EVERY: u64 = 16_384;
+
+/// How the store runs.
+#[derive(Clone, Debug)]
+pub struct StateConfig {
+    /// Events older than the newest event time seen minus this are late.
+    pub allowed_lateness_ms: i64,
+    /// Estimated bytes of state above which the oldest keys are evicted.
+    pub memory_cap_bytes: usize,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            allowed_lateness_ms: DEFAULT_LATENESS_MS,
+            memory_cap_bytes: DEFAULT_MEMORY_CAP,
+        }
+    }
+}
+
+/// What the store did, for the scan summary and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateStats {
+    /// Events that met a stateful rule's condition.
+    pub observed: u64,
+    /// Of those, events older than the allowed lateness: left out of stateful rules.
+    pub late_events: u64,
+    /// Of those, events without a time.
+    pub untimed_events: u64,
+    /// Keys evicted to stay under the memory cap.
+    pub evicted_keys: u64,
+    /// Keys held now.
+    pub keys: usize,
+    /// Estimated bytes held now.
+    pub bytes: usize,
+}
+
+/// The state of every stateful rule. One per stream; not shared between threads (the
+/// parallel scan feeds it in input order from the merge).
+pub struct StateStore {
+    config: StateConfig,
+    /// Newest event time observed.
+    newest: Option<i64>,
+    /// Observations so far: the arrival order, and the age of keys for eviction.
+    seq: u64,
+    rules: FxHashMap<String, RuleEntry>,
+    stats: StateStats,
+    bytes: usize,
+    last_sweep: u64,
+    autosave: Option<Autosave>,
+}
+
+/// Saving a snapshot now and then while events flow.
+struct Autosave {
+    path: std::path::PathBuf,
+    every: std::time::Duration,
+    last: std::time::Instant,
+    /// The last error, if saving failed.
+    error: Option<String>,
+}
+
+/// The state of one rule, with the fingerprint of the definition that wrote it.
+#[derive(Serialize, Deserialize)]
+struct RuleEntry {
+    fingerprint: String,
+    state: RuleState,
+}
+
+/// The state of one rule.
+#[derive(Serialize, Deserialize)]
+enum RuleState {
+    Stages(Vec<StageState>),
+    Sequence(Keyed<sequence::SeqKey>),
+}
+
+#[derive(Serialize, Deserialize)]
+enum StageState {
+    Window(Keyed<window::WindowKey>),
+    Anomaly(Keyed<window::AnomalyKey>),
+    Baseline(baseline::BaselineState),
+}
+
+/// Per-key state with the bookkeeping for memory and eviction.
+#[derive(Serialize, Deserialize)]
+struct Keyed<T> {
+    map: HashMap<String, Slot<T>>,
+    /// The window or sequence span, for expiry.
+    span_ms: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Slot<T> {
+    state: T,
+    /// Observation number of the last touch.
+    touched: u64,
+    /// Estimated bytes, as last computed.
+    bytes: usize,
+}
+
+impl<T> Keyed<T> {
+    fn new(span_ms: i64) -> Self {
+        Keyed {
+            map: HashMap::new(),
+            span_ms,
+        }
+    }
+}
+
+/// Bytes a map entry costs beyond its key text and state: hash table slot, `String`
+/// and `Slot` headers.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// State that can say how much memory it holds and drop what time has made useless.
+trait KeyState: Default {
+    /// Estimated heap bytes (not counting the key).
+    fn bytes(&self) -> usize;
+    /// Drops what no event at or after `horizon_ms` (the oldest time an event can have
+    /// without being late) can use, for a window or sequence `span_ms` long. True when
+    /// nothing is left.
+    fn expire(&mut self, horizon_ms: i64, span_ms: i64) -> bool;
+}
+
+impl<T: KeyState> Keyed<T> {
+    /// Runs `f` on the key's state (created when new), keeping the store's byte count.
+    fn with<R>(
+        &mut self,
+        key: &str,
+        seq: u64,
+        bytes: &mut usize,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        let slot = match self.map.get_mut(key) {
+            Some(slot) => slot,
+            None => {
+                *bytes += ENTRY_OVERHEAD + key.len();
+                self.map.entry(key.to_owned()).or_insert(Slot {
+                    state: T::default(),
+                    touched: seq,
+                    bytes: 0,
+                })
+            }
+        };
+        let out = f(&mut slot.state);
+        slot.touched = seq;
+        let now = slot.state.bytes();
+        *bytes = *bytes + now - slot.bytes;
+        slot.bytes = now;
+        out
+    }
+
+    fn expire(&mut self, horizon_ms: i64, bytes: &mut usize) {
+        let span = self.span_ms;
+        self.map.retain(|key, slot| {
+            let empty = slot.state.expire(horizon_ms, span);
+            let now = slot.state.bytes();
+            *bytes = *bytes + now - slot.bytes;
+            slot.bytes = now;
+            if empty {
+                *bytes -= ENTRY_OVERHEAD + key.len() + now;
+            }
+            !empty
+        });
+    }
+
+    fn ages(&self, out: &mut Vec<u64>) {
+        out.extend(self.map.values().map(|s| s.touched));
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.map
+            .iter()
+            .map(|(k, s)| ENTRY_OVERHEAD + k.len() + s.bytes)
+            .sum()
+    }
+
+    /// Evicts keys touched before `cutoff`; returns how many.
+    fn evict(&mut self, cutoff: u64, bytes: &mut usize) -> u64 {
+        let before = self.map.len();
+        self.map.retain(|key, slot| {
+            let keep = slot.touched >= cutoff;
+            if !keep {
+                *bytes -= ENTRY_OVERHEAD + key.len() + slot.bytes;
+            }
+            keep
+        });
+        (before - self.map.len()) as u64
+    }
+}
+
+impl StateStore {
+    /// An empty store.
+    pub fn new(config: StateConfig) -> StateStore {
+        StateStore {
+            config,
+            newest: None,
+            seq: 0,
+            rules: FxHashMap::default(),
+            stats: StateStats::default(),
+            bytes: 0,
+            last_sweep: 0,
+            autosave: None,
+        }
+    }
+
+    /// Saves a snapshot to `path` every `every` (of wall-clock time, checked as events
+    /// arrive), on top of the snapshot the owner takes at shutdown.
+    pub fn autosave(&mut self, path: std::path::PathBuf, every: std::time::Duration) {
+        self.autosave = Some(Autosave {
+            path,
+            every,
+            last: std::time::Instant::now(),
+            error: None,
+        });
+    }
+
+    /// The error of the last automatic snapshot, if it failed.
+    pub fn autosave_error(&self) -> Option<&str> {
+        self.autosave.as_ref()?.error.as_deref()
+    }
+
+    /// What the store did so far.
+    pub fn stats(&self) -> StateStats {
+        let mut stats = self.stats.clone();
+        stats.bytes = self.bytes;
+        stats.keys = self.rules.values().map(|e| e.state.keys()).sum();
+        stats
+    }
+
+    /// The oldest time an event may have without being late.
+    fn horizon(&self) -> i64 {
+        self.newest.map_or(i64::MIN, |t| {
+            t.saturating_sub(self.config.allowed_lateness_ms)
+        })
+    }
+
+    /// Where a match goes: a stateless rule's match passes as it is, a stateful rule's
+    /// through [`StateStore::observe`].
+    pub fn route<'p>(&mut self, m: Match<'p>, event: &Event) -> Option<Match<'p>> {
+        if m.rule.stateful.is_none() {
+            return Some(m);
+        }
+        self.observe(m, event)
+    }
+
+    /// A match of a stateful rule's condition: runs the rule's stages or sequence on it.
+    /// Returns the match, with what the state saw added to its explanation, when the
+    /// rule fires on this event.
+    pub fn observe<'p>(&mut self, mut m: Match<'p>, event: &Event) -> Option<Match<'p>> {
+        let stateful = m.rule.stateful.as_ref()?;
+        self.stats.observed += 1;
+        let Some(time) = event.time_millis() else {
+            self.stats.untimed_events += 1;
+            return None;
+        };
+        if time < self.horizon() {
+            self.stats.late_events += 1;
+            return None;
+        }
+        self.newest = Some(self.newest.map_or(time, |n| n.max(time)));
+        self.seq += 1;
+        let obs = Obs {
+            time,
+            seq: self.seq,
+            horizon: self.horizon(),
+        };
+        let rule = m.rule;
+        let entry = self
+            .rules
+            .entry(rule.meta.id.clone())
+            .or_insert_with(|| RuleEntry {
+                fingerprint: snapshot::fingerprint(rule),
+                state: RuleState::new(stateful),
+            });
+        let fired = match (&mut entry.state, stateful) {
+            (RuleState::Stages(states), Stateful::Stages(stages)) => {
+                let mut notes = Vec::new();
+                let mut pass = true;
+                for (st, stage) in states.iter_mut().zip(stages) {
+                    let note = match (st, &stage.kind) {
+                        (StageState::Window(keyed), StageOp::Window(w)) => {
+                            let key = key_of(&w.by, event);
+                            let value = window::value(w, event);
+                            keyed.with(&key, obs.seq, &mut self.bytes, |k| {
+                                k.observe(w, &obs, value)
+                            })
+                        }
+                        (StageState::Anomaly(keyed), StageOp::Window(w)) => {
+                            let key = key_of(&w.by, event);
+                            let value = window::value(w, event);
+                            keyed.with(&key, obs.seq, &mut self.bytes, |k| {
+                                k.observe(w, &obs, value)
+                            })
+                        }
+                        (StageState::Baseline(b), StageOp::Baseline(def)) => {
+                            b.observe(def, &obs, event, &mut self.bytes)
+                        }
+                        _ => None,
+                    };
+                    match note {
+                        Some(n) => notes.push(format!("{}: {n}", stage.text)),
+                        None => {
+                            pass = false;
+                            break;
+                        }
+                    }
+                }
+                pass.then_some(notes)
+            }
+            (RuleState::Sequence(keyed), Stateful::Sequence(seq)) => {
+                let steps: Vec<bool> = seq
+                    .steps
+                    .iter()
+                    .map(|s| super::eval::cond_holds(&s.cond, &rule.preds, event))
+                    .collect();
+                let key = key_of(&seq.by, event);
+                keyed
+                    .with(&key, obs.seq, &mut self.bytes, |k| {
+                        k.observe(seq, &obs, &steps)
+                    })
+                    .map(|note| vec![format!("{}: {note}", sequence_text(seq))])
+            }
+            _ => None,
+        };
+        self.maintain();
+        let notes = fired?;
+        m.matched.extend(notes);
+        Some(m)
+    }
+
+    /// Expires old state now and then, evicts when over the memory cap, and saves
+    /// when a snapshot is due.
+    fn maintain(&mut self) {
+        if self.seq.is_multiple_of(4096)
+            && self
+                .autosave
+                .as_ref()
+                .is_some_and(|a| a.last.elapsed() >= a.every)
+        {
+            let result = self.autosave.as_ref().map(|a| self.save(&a.path));
+            if let (Some(a), Some(result)) = (self.autosave.as_mut(), result) {
+                a.last = std::time::Instant::now();
+                a.error = result.err().map(|e| format!("{}: {e}", a.path.display()));
+            }
+        }
+        if self.seq - self.last_sweep >= SWEEP_EVERY {
+            self.last_sweep = self.seq;
+            let horizon = self.horizon();
+            for entry in self.rules.values_mut() {
+                entry.state.expire(horizon, &mut self.bytes);
+            }
+        }
+        if self.bytes > self.config.memory_cap_bytes {
+            self.evict();
+        }
+    }
+
+    /// Evicts the keys touched longest ago until the estimate is under 90% of the cap.
+    fn evict(&mut self) {
+        let horizon = self.horizon();
+        for entry in self.rules.values_mut() {
+            entry.state.expire(horizon, &mut self.bytes);
+        }
+        if self.bytes <= self.config.memory_cap_bytes {
+            return;
+        }
+        let mut ages = Vec::new();
+        for entry in self.rules.values() {
+            entry.state.ages(&mut ages);
+        }
+        ages.sort_unstable();
+        let target = self.config.memory_cap_bytes / 10 * 9;
+        // Evict in rounds of a tenth of the keys, oldest first, until under target.
+        let step = (ages.len() / 10).max(1);
+        let mut at = 0;
+        while self.bytes > target && at < ages.len() {
+            at = (at + step).min(ages.len());
+            let cutoff = ages[at - 1] + 1;
+            for entry in self.rules.values_mut() {
+                self.stats.evicted_keys += entry.state.evict(cutoff, &mut self.bytes);
+            }
+        }
+    }
+}
+
+impl RuleState {
+    fn new(stateful: &Stateful) -> RuleState {
+        match stateful {
+            Stateful::Sequence(s) => RuleState::Sequence(Keyed::new(s.within_ms)),
+            Stateful::Stages(stages) => RuleState::Stages(
+                stages
+                    .iter()
+                    .map(|s| match &s.kind {
+                        StageOp::Window(w) if w.is_anomaly() => {
+                            StageState::Anomaly(Keyed::new(w.over_ms))
+                        }
+                        StageOp::Window(w) => StageState::Window(Keyed::new(w.over_ms)),
+                        StageOp::Baseline(_) => {
+                            StageState::Baseline(baseline::BaselineState::default())
+                        }
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Estimated bytes held, as the slots last computed them.
+    fn held_bytes(&self) -> usize {
+        match self {
+            RuleState::Sequence(k) => k.held_bytes(),
+            RuleState::Stages(stages) => stages
+                .iter()
+                .map(|s| match s {
+                    StageState::Window(k) => k.held_bytes(),
+                    StageState::Anomaly(k) => k.held_bytes(),
+                    StageState::Baseline(b) => b.held_bytes(),
+                })
+                .sum(),
+        }
+    }
+
+    fn keys(&self) -> usize {
+        match self {
+            RuleState::Sequence(k) => k.map.len(),
+            RuleState::Stages(stages) => stages
+                .iter()
+                .map(|s| match s {
+                    StageState::Window(k) => k.map.len(),
+                    StageState::Anomaly(k) => k.map.len(),
+                    StageState::Baseline(b) => b.keys(),
+                })
+                .sum(),
+        }
+    }
+
+    fn expire(&mut self, horizon: i64, bytes: &mut usize) {
+        match self {
+            RuleState::Sequence(k) => k.expire(horizon, bytes),
+            RuleState::Stages(stages) => {
+                for s in stages {
+                    match s {
+                        StageState::Window(k) => k.expire(horizon, bytes),
+                        StageState::Anomaly(k) => k.expire(horizon, bytes),
+                        StageState::Baseline(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn ages(&self, out: &mut Vec<u64>) {
+        match self {
+            RuleState::Sequence(k) => k.ages(out),
+            RuleState::Stages(stages) => {
+                for s in stages {
+                    match s {
+                        StageState::Window(k) => k.ages(out),
+                        StageState::Anomaly(k) => k.ages(out),
+                        StageState::Baseline(b) => b.ages(out),
+                    }
+                }
+            }
+        }
+    }
+
+    fn evict(&mut self, cutoff: u64, bytes: &mut usize) -> u64 {
+        match self {
+            RuleState::Sequence(k) => k.evict(cutoff, bytes),
+            RuleState::Stages(stages) => stages
+                .iter_mut()
+                .map(|s| match s {
+                    StageState::Window(k) => k.evict(cutoff, bytes),
+                    StageState::Anomaly(k) => k.evict(cutoff, bytes),
+                    StageState::Baseline(b) => b.evict(cutoff, bytes),
+                })
+                .sum(),
+        }
+    }
+}
+
+/// One observation: when it happened, its arrival number, and the oldest time an event
+/// may have without being late (after this one moved time on).
+pub(crate) struct Obs {
+    time: i64,
+    seq: u64,
+    horizon: i64,
+}
+
+/// The values of `keys` in an event, joined by U+001F; `-` for a missing one.
+pub(crate) fn key_of(keys: &[Key], event: &Event) -> String {
+    let mut out = String::new();
+    for (i, (_, field)) in keys.iter().enumerate() {
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        push_value(&mut out, field.get(event));
+    }
+    out
+}
+
+fn push_value(out: &mut String, v: Option<FieldValue<'_>>) {
+    use std::fmt::Write;
+    match v {
+        Some(FieldValue::Str(s)) => out.push_str(&s),
+        Some(FieldValue::Null) | None => out.push('-'),
+        Some(v) => {
+            let _ = write!(out, "{v}");
+        }
+    }
+}
+
+/// A value of an operand, for aggregates.
+pub(crate) fn operand_value<'e>(o: &Operand, event: &'e Event) -> Option<FieldValue<'e>> {
+    match o {
+        Operand::Field(FieldRef::Catalog(_) | FieldRef::Raw(_)) | Operand::Call(..) => {
+            super::eval::operand_value(o, event)
+        }
+        Operand::Field(FieldRef::Elem(_)) => None,
+        Operand::Lit(v) => Some(v.clone()),
+    }
+}
+
+fn sequence_text(seq: &crate::compile::stateful::Sequence) -> String {
+    let steps: Vec<&str> = seq.steps.iter().map(|s| s.text.as_str()).collect();
+    format!("{} {}", steps.join(" then "), seq.text)
+}
+
+/// `2024-05-01T10:00:00.000Z`, for explanations.
+pub(crate) fn at(ms: i64) -> String {
+    format_millis(ms)
+}

@@ -1,0 +1,120 @@
+//! `picket scan --state DIR`: consecutive scans share the state of stateful rules, so a
+//! day's export scanned after two weeks of others sees what is new, and a sequence that
+//! starts in one file and ends in the next is found; a broken state file is an error
+//! that names it.
+
+use std::path::Path;
+
+use picket_tests::{picket, repo};
+use serde_json::Value;
+
+/// The events of a series fixture of a built-in rule, as JSON lines.
+fn series(rule_dir: &str, text: &str) -> Vec<u8> {
+    let dir = repo().join("rules").join(rule_dir);
+    picket::run::series::expand("test.series.yaml", text, &|name| {
+        std::fs::read_to_string(dir.join(name)).ok()
+    })
+    .expect("a valid series")
+}
+
+fn rule_ids(out: &str) -> Vec<String> {
+    out.lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a finding per line"))
+        .map(|f| f["rule"]["id"].as_str().expect("rule id").to_string())
+        .collect()
+}
+
+fn scan(path: &Path, state: Option<&Path>) -> Vec<String> {
+    let mut args = vec![
+        "scan".to_string(),
+        path.display().to_string(),
+        "--format".into(),
+        "jsonl".into(),
+        "--threads".into(),
+        "1".into(),
+    ];
+    if let Some(s) = state {
+        args.extend(["--state".into(), s.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out) = picket(&args);
+    assert_eq!(code, 0);
+    rule_ids(&out)
+}
+
+#[test]
+fn consecutive_scans_share_baselines_and_sequences() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Two weeks and more of a role creating roles, then (next export) an access key.
+    let history = series(
+        "account/persistence-api-unusual-for-identity",
+        "start: 2026-11-01T09:00:00Z\nseries:\n  - file: template-call.json\n    count: 10\n    every: 2d\n",
+    );
+    let today = series(
+        "account/persistence-api-unusual-for-identity",
+        "start: 2026-11-21T09:00:00Z\nseries:\n  - file: template-call.json\n    set: { eventName: CreateAccessKey }\n",
+    );
+    // Failed sign-ins at the end of one file, the success at the start of the next.
+    let failures = series(
+        "account/console-login-brute-force",
+        "start: 2026-11-21T08:55:00Z\nseries:\n  - file: template-login-failure.json\n    count: 6\n    every: 30s\n",
+    );
+    let success = series(
+        "account/console-login-brute-force",
+        "start: 2026-11-21T09:01:00Z\nseries:\n  - file: template-login-success.json\n",
+    );
+    let day1 = dir.path().join("day1.jsonl");
+    let day2 = dir.path().join("day2.jsonl");
+    std::fs::write(&day1, [history, failures].concat()).expect("written");
+    std::fs::write(&day2, [today, success].concat()).expect("written");
+
+    // Without state, the second export alone shows nothing stateful.
+    let alone = scan(&day2, None);
+    assert!(!alone.contains(&"account.persistence-api-unusual-for-identity".to_string()));
+    assert!(!alone.contains(&"account.console-login-brute-force".to_string()));
+
+    let state = dir.path().join("state");
+    let first = scan(&day1, Some(&state));
+    assert!(state.join("state.json").exists());
+    assert!(!first.contains(&"account.persistence-api-unusual-for-identity".to_string()));
+    let second = scan(&day2, Some(&state));
+    assert!(
+        second.contains(&"account.persistence-api-unusual-for-identity".to_string()),
+        "{second:?}"
+    );
+    assert!(
+        second.contains(&"account.console-login-brute-force".to_string()),
+        "{second:?}"
+    );
+
+    // The same as scanning both at once.
+    let both = scan(dir.path(), None);
+    for id in [
+        "account.persistence-api-unusual-for-identity",
+        "account.console-login-brute-force",
+    ] {
+        assert!(both.contains(&id.to_string()), "{both:?}");
+    }
+}
+
+#[test]
+fn a_broken_state_file_is_an_error_that_names_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("state.json"), "{\"format\": 1, ").expect("written");
+    let samples = repo().join("rules/recon/ec2-portscan");
+    let argv: Vec<std::ffi::OsString> = vec![
+        "picket".into(),
+        "scan".into(),
+        samples.into(),
+        "--state".into(),
+        dir.path().into(),
+    ];
+    let mut out = Vec::new();
+    let err = picket::cli::run(argv, &mut out).expect_err("refuses to start");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("state.json: not a picket state snapshot"),
+        "{text}"
+    );
+    assert!(text.contains("move the file away"), "{text}");
+}
