@@ -626,3 +626,47 @@ fn a_changed_rule_starts_fresh_after_a_restart() {
         "{err}"
     );
 }
+
+#[test]
+fn tests_joined_by_and_hold_on_the_same_window() {
+    let p = pack(
+        "vpcflow",
+        "true | distinct(src.port) >= 3 and sum(net.bytes) >= 200 over 1m by dst.ip",
+    );
+    // Three ports but 120 bytes: the second test fails.
+    let few: Vec<Event> = (0..3)
+        .map(|i| flow(i, "10.0.0.1", "10.0.0.9", 40000 + i as u16, 443))
+        .collect();
+    assert!(fired_at(&run(&p, &few)).is_empty());
+    // Five flows of one port: 200 bytes, one port.
+    let one_port: Vec<Event> = (0..5)
+        .map(|i| flow(i, "10.0.0.1", "10.0.0.9", 40000, 443))
+        .collect();
+    assert!(fired_at(&run(&p, &one_port)).is_empty());
+    // Five flows from three ports: both hold at the fifth.
+    let both: Vec<Event> = (0..5)
+        .map(|i| flow(i, "10.0.0.1", "10.0.0.9", 40000 + (i % 3) as u16, 443))
+        .collect();
+    assert_eq!(fired_at(&run(&p, &both)), [4]);
+    // The same flows newest first: the last to arrive completes the window.
+    let reversed: Vec<Event> = (0..5)
+        .rev()
+        .map(|i| flow(i, "10.0.0.1", "10.0.0.9", 40000 + (i % 3) as u16, 443))
+        .collect();
+    assert_eq!(fired_at(&run(&p, &reversed)), [4]);
+}
+
+#[test]
+fn keys_can_be_calls() {
+    let p = pack(
+        "cloudtrail",
+        "true | count() >= 2 over 1m by lower(actor.name)",
+    );
+    let events = vec![
+        call(0, "Alice", "198.51.100.7", "GetUser", true),
+        call(1, "alice", "198.51.100.7", "GetUser", true),
+    ];
+    assert_eq!(fired_at(&run(&p, &events)), [1]);
+    let p = pack("cloudtrail", "true | count() >= 2 over 1m by actor.name");
+    assert!(fired_at(&run(&p, &events)).is_empty());
+}

@@ -330,18 +330,12 @@ pub enum StageKind {
     /// `count() > 20 over 5m by src.ip`, or against a learned baseline:
     /// `sum(net.bytes) > baseline * 10 over 1h by instance.id after learning 1d`.
     Threshold {
-        /// `count()`, `distinct(f)`, `sum(f)` …
-        agg: Aggregate,
-        /// The comparison.
-        op: CompareOp,
-        /// Its span.
-        op_span: Span,
-        /// A number, or a multiple of the key's baseline.
-        limit: Limit,
+        /// The aggregates and what they are compared with; all must hold on one window.
+        tests: Vec<AggTest>,
         /// The window length.
         over: Duration,
-        /// Grouping keys (empty: one group).
-        by: Vec<Path>,
+        /// Grouping keys: fields or calls such as `lower(user_agent)` (empty: one group).
+        by: Vec<Operand>,
         /// `after learning D`: history a key needs before it can fire.
         learning: Option<Duration>,
     },
@@ -352,9 +346,9 @@ pub enum StageKind {
         /// Its span.
         kind_span: Span,
         /// The values whose combination is learned.
-        terms: Vec<Path>,
+        terms: Vec<Operand>,
         /// Entity keys: learning counts from when each entity was first seen.
-        by: Vec<Path>,
+        by: Vec<Operand>,
         /// `seen < N`: the combination was seen fewer than N times before.
         seen_below: Option<(u64, Span)>,
         /// `for D`: the combination counts as new for D after it was first seen.
@@ -362,6 +356,19 @@ pub enum StageKind {
         /// `after learning D`.
         learning: Duration,
     },
+}
+
+/// `agg(f) op limit`: one test of a window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggTest {
+    /// `count()`, `distinct(f)`, `sum(f)` …
+    pub agg: Aggregate,
+    /// The comparison.
+    pub op: CompareOp,
+    /// Its span.
+    pub op_span: Span,
+    /// A number, or a multiple of the key's baseline.
+    pub limit: Limit,
 }
 
 /// An aggregate function over a window.
@@ -441,7 +448,7 @@ pub struct Sequence {
     /// All steps fall within this span of time.
     pub within: Duration,
     /// The steps share these key values.
-    pub by: Vec<Path>,
+    pub by: Vec<Operand>,
 }
 
 /// One step of a sequence.

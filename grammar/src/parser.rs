@@ -541,7 +541,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::detection | Rule::sequence_tail => "a condition",
         Rule::repeat => "`at least N times`",
         Rule::stage | Rule::pipe => "`|`",
-        Rule::threshold | Rule::aggregate | Rule::agg_name => {
+        Rule::threshold | Rule::agg_test | Rule::aggregate | Rule::agg_name => {
             "`count()`, `distinct(…)`, `sum(…)`, `min(…)`, `max(…)` or `avg(…)`"
         }
         Rule::number => "a number",

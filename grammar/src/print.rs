@@ -214,8 +214,8 @@ pub fn detection_to_sexpr(d: &Detection) -> String {
     out
 }
 
-fn by(paths: &[Path]) -> String {
-    let parts: Vec<String> = paths.iter().map(path).collect();
+fn by(keys: &[Operand]) -> String {
+    let parts: Vec<String> = keys.iter().map(operand).collect();
     format!("(by {})", parts.join(" "))
 }
 
@@ -223,39 +223,47 @@ fn stage_line(stage: &Stage) -> String {
     let at = span(&stage.span);
     match &stage.kind {
         StageKind::Threshold {
-            agg,
-            op,
-            limit,
+            tests,
             over,
             by: keys,
             learning,
-            ..
         } => {
-            let arg = agg
-                .arg
-                .as_ref()
-                .map(|a| format!(" {}", operand(a)))
-                .unwrap_or_default();
-            let limit = match limit {
-                Limit::Number(n, _) => format!("{n}"),
-                Limit::Baseline {
-                    factor,
-                    sigma,
-                    floor,
-                    span: s,
-                } => format!(
-                    "(baseline {} factor={factor:?} sigma={sigma:?} floor={floor:?})",
-                    span(s)
-                ),
-            };
+            let tests: Vec<String> = tests
+                .iter()
+                .map(|t| {
+                    let arg = t
+                        .agg
+                        .arg
+                        .as_ref()
+                        .map(|a| format!(" {}", operand(a)))
+                        .unwrap_or_default();
+                    let limit = match &t.limit {
+                        Limit::Number(n, _) => format!("{n}"),
+                        Limit::Baseline {
+                            factor,
+                            sigma,
+                            floor,
+                            span: s,
+                        } => format!(
+                            "(baseline {} factor={factor:?} sigma={sigma:?} floor={floor:?})",
+                            span(s)
+                        ),
+                    };
+                    format!(
+                        "({}{arg} {}) {} {limit}",
+                        t.agg.func.name(),
+                        span(&t.agg.span),
+                        t.op
+                    )
+                })
+                .collect();
             let learning = learning
                 .as_ref()
                 .map(|l| format!(" (learning {})", l.secs))
                 .unwrap_or_default();
             format!(
-                "(threshold {at} ({}{arg} {}) {op} {limit} (over {} {}) {}{learning})",
-                agg.func.name(),
-                span(&agg.span),
+                "(threshold {at} {} (over {} {}) {}{learning})",
+                tests.join(" and "),
                 over.secs,
                 span(&over.span),
                 by(keys)
@@ -279,7 +287,7 @@ fn stage_line(stage: &Stage) -> String {
                 .as_ref()
                 .map(|d| format!(" (for {})", d.secs))
                 .unwrap_or_default();
-            let parts: Vec<String> = terms.iter().map(path).collect();
+            let parts: Vec<String> = terms.iter().map(operand).collect();
             format!(
                 "({head} {at} (terms {}) {}{seen}{novelty} (learning {}))",
                 parts.join(" "),

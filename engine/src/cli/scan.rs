@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{compile_and_report, PackSelection};
 use crate::event::{reader, ReadOptions, ReadStats, Source};
+use crate::finding::Suppressions;
 use crate::finding::{output, severity_band, Aggregator, Finding, DEFAULT_DETECTOR_ID};
 use crate::run::state::DEFAULT_MEMORY_CAP;
 use crate::run::{Matcher, Profile, StateConfig, StateStore};
@@ -54,6 +55,10 @@ pub(super) struct ScanArgs {
     /// the most (scans on one thread, so the timings are not disturbed).
     #[arg(long)]
     profile: bool,
+    /// Archive the findings that match a rule of this suppression file (repeatable; see
+    /// docs/suppression.md). Archived findings are still printed, marked as archived.
+    #[arg(long = "suppress", value_name = "FILE")]
+    suppress: Vec<PathBuf>,
     /// How late an event may arrive, behind the newest event time seen, and still count
     /// for stateful rules (windows, baselines, sequences); later ones are counted as
     /// late and left out of them. A duration: `90s`, `15m`, `2h`, `1d`.
@@ -110,6 +115,8 @@ fn parse_source(s: &str) -> Result<Source, String> {
 
 pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
     let started = Instant::now();
+    let suppressions = Suppressions::load_all(&args.suppress)
+        .map_err(|e| anyhow::anyhow!(e.render(std::io::stderr().is_terminal())))?;
     let packs = args.packs.load()?;
     let compiled = compile_and_report(&packs);
     if compiled.error_count() > 0 {
@@ -228,7 +235,8 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
             printed - MAX_PRINTED_ERRORS
         );
     }
-    let findings = agg.finish();
+    let mut findings = agg.finish();
+    suppressions.apply_all(&mut findings);
     if let Some(file) = &state_file {
         state
             .save(file)
@@ -428,6 +436,10 @@ fn summary(
         band(2),
         band(3)
     ));
+    let archived = findings.iter().filter(|f| f.service.archived).count();
+    if archived > 0 {
+        s.push_str(&format!(", archived: {archived}"));
+    }
     if !types.is_empty() {
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::NOTHING)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use picket_grammar::{Diagnostic, Span};
 
-use super::ir::{Cond, FieldRef, Pred};
+use super::ir::{Cond, FieldRef, Operand, Pred};
 use super::load::{self, Category, InlineTest, Loaded, RuleDef};
 use super::resolve::{Defs, Place, Resolver, Usage};
 use super::source::{FileDiagnostic, SourceFile};
@@ -165,7 +165,7 @@ pub struct CompiledRule {
     /// Its predicates.
     pub preds: Vec<Pred>,
     /// Aggregation key fields (name as written, resolved field).
-    pub group_by: Vec<(String, FieldRef)>,
+    pub group_by: Vec<(String, Operand)>,
     /// Inline tests.
     pub tests: Vec<InlineTest>,
     /// Index of the pack it came from, in the slice given to [`compile`].
@@ -357,7 +357,7 @@ pub fn compile(packs: &[PackFiles]) -> Compiled {
         let mut group_by = Vec::new();
         for g in &def.group_by {
             if let Some(field) = group_field(&mut resolver, &def.file, g) {
-                group_by.push((g.value.clone(), field));
+                group_by.push((g.value.clone(), Operand::Field(field)));
             }
         }
         let stateful_keys = stateful
@@ -373,7 +373,7 @@ pub fn compile(packs: &[PackFiles]) -> Compiled {
                     span: def.sources.span.clone(),
                 };
                 if let Some(field) = group_field(&mut resolver, &def.file, &spanned) {
-                    group_by.push((name.to_string(), field));
+                    group_by.push((name.to_string(), Operand::Field(field)));
                 }
             }
         }

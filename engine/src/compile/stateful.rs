@@ -15,7 +15,7 @@
 use picket_grammar::ast::{self, AggFunc, CompareOp, Detection, Limit, StageKind};
 use picket_grammar::Diagnostic;
 
-use super::ir::{CmpOp, Cond, FieldRef, Operand};
+use super::ir::{CmpOp, Cond, Operand};
 use super::resolve::{Place, Resolver};
 use crate::event::FieldType;
 
@@ -31,7 +31,7 @@ pub enum Stateful {
 impl Stateful {
     /// The keys its findings aggregate on when the rule sets no `group_by`: those of
     /// the last stage (a baseline's entity keys and terms), or the sequence's.
-    pub fn default_group_by(&self) -> Vec<(String, FieldRef)> {
+    pub fn default_group_by(&self) -> Vec<Key> {
         match self {
             Stateful::Sequence(s) => s.by.clone(),
             Stateful::Stages(stages) => match stages.last().map(|s| &s.kind) {
@@ -43,8 +43,9 @@ impl Stateful {
     }
 }
 
-/// A named key: as written, and resolved.
-pub type Key = (String, FieldRef);
+/// A named key: as written, and resolved (a field, or a call such as
+/// `first_label(dns.query)`).
+pub type Key = (String, Operand);
 
 /// One stage.
 #[derive(Clone, Debug)]
@@ -64,47 +65,67 @@ pub enum StageOp {
     Baseline(Baseline),
 }
 
-/// `agg(arg) op limit over D by keys`
+/// `agg(arg) op limit [and …] over D by keys`
 #[derive(Clone, Debug)]
 pub struct Window {
+    /// The tests; all must hold on one window.
+    pub tests: Vec<WindowTest>,
+    /// Window length in milliseconds.
+    pub over_ms: i64,
+    /// Grouping keys.
+    pub by: Vec<Key>,
+    /// Compared with the key's own history (one `count()` or `sum(…)` test) rather
+    /// than with numbers: windows are fixed (aligned to multiples of the window
+    /// length), each closed window is one sample of the baseline.
+    pub baseline: Option<BaselineLimit>,
+}
+
+/// One aggregate and its comparison.
+#[derive(Clone, Debug)]
+pub struct WindowTest {
     /// The aggregate.
     pub func: AggFunc,
     /// Its argument.
     pub arg: Option<Operand>,
     /// `>`, `>=`, `<`, `<=`.
     pub op: CmpOp,
-    /// What the aggregate is compared with.
-    pub limit: WindowLimit,
-    /// Window length in milliseconds.
-    pub over_ms: i64,
-    /// Grouping keys.
-    pub by: Vec<Key>,
+    /// The number it is compared with (unused against a baseline).
+    pub limit: f64,
+    /// As written (`distinct(dst.port)`), for explanations.
+    pub text: String,
+}
+
+impl WindowTest {
+    /// `count`, `distinct` and `sum` only grow as events arrive.
+    pub fn grows(&self) -> bool {
+        matches!(self.func, AggFunc::Count | AggFunc::Distinct | AggFunc::Sum)
+    }
 }
 
 impl Window {
     /// Compared with the key's baseline rather than a number.
     pub fn is_anomaly(&self) -> bool {
-        matches!(self.limit, WindowLimit::Baseline { .. })
+        self.baseline.is_some()
+    }
+
+    /// Every test only grows: the window fires when *some* window holding the event
+    /// passes (else: the window that ends at the event).
+    pub fn grows(&self) -> bool {
+        self.tests.iter().all(WindowTest::grows)
     }
 }
 
-/// The right side of a window's comparison.
+/// A baseline comparison: `> baseline * F`, `> baseline + Z sigma`, `and at least N`.
 #[derive(Clone, Debug)]
-pub enum WindowLimit {
-    /// A fixed number: the window slides.
-    Number(f64),
-    /// The key's own history: windows are fixed (aligned to multiples of the window
-    /// length), each closed window is one sample of the baseline.
-    Baseline {
-        /// `baseline * F`
-        factor: Option<f64>,
-        /// `baseline + Z sigma`
-        sigma: Option<f64>,
-        /// `and at least N`
-        floor: Option<f64>,
-        /// Windows of history a key needs (`after learning D` / window length).
-        min_history: u64,
-    },
+pub struct BaselineLimit {
+    /// `baseline * F`
+    pub factor: Option<f64>,
+    /// `baseline + Z sigma`
+    pub sigma: Option<f64>,
+    /// `and at least N`
+    pub floor: Option<f64>,
+    /// Windows of history a key needs (`after learning D` / window length).
+    pub min_history: u64,
 }
 
 /// `new|rare terms by keys [seen < N] [for D] after learning D`
@@ -145,6 +166,80 @@ pub struct Step {
     pub times: u32,
     /// As written.
     pub text: String,
+}
+
+/// The parts of a baseline limit: where it is written, factor, sigma, floor.
+type LimitParts = (picket_grammar::Span, Option<f64>, Option<f64>, Option<f64>);
+
+/// Resolves one `agg(f) op limit` test; the baseline limit, when it is one, apart.
+fn resolve_test(
+    r: &mut Resolver<'_>,
+    t: &ast::AggTest,
+    at: Place<'_>,
+) -> Option<(WindowTest, Option<LimitParts>)> {
+    let agg = &t.agg;
+    let arg = match &agg.arg {
+        Some(a) => {
+            let (operand, ty) = r.operand_of(a, at)?;
+            let numeric = matches!(ty, FieldType::Int | FieldType::Float | FieldType::Any);
+            if !numeric && !matches!(agg.func, AggFunc::Distinct) {
+                r.report_at(
+                    at,
+                    Diagnostic::error(
+                        "C120",
+                        format!("`{}()` needs a number, not {}", agg.func.name(), ty.name()),
+                    )
+                    .with_primary(a.span().clone(), format!("this is {}", ty.name()))
+                    .with_help("aggregate a numeric field such as `net.bytes`, or count different values with `distinct(…)`"),
+                );
+                return None;
+            }
+            Some(operand)
+        }
+        None => None,
+    };
+    let growing = matches!(agg.func, AggFunc::Count | AggFunc::Distinct | AggFunc::Sum);
+    let op = match t.op {
+        CompareOp::Gt => CmpOp::Gt,
+        CompareOp::Ge => CmpOp::Ge,
+        CompareOp::Lt if !growing => CmpOp::Lt,
+        CompareOp::Le if !growing => CmpOp::Le,
+        other => {
+            let mut d = Diagnostic::error(
+                "C121",
+                format!("`{}()` cannot be compared with `{other}`", agg.func.name()),
+            )
+            .with_primary(t.op_span.clone(), "not allowed here");
+            d = if growing {
+                d.with_note(format!(
+                    "a window fires when `{}()` reaches a threshold; staying below one would mean waiting for events that do not come",
+                    agg.func.name()
+                ))
+                .with_help("use `>` or `>=`")
+            } else {
+                d.with_help("use `>`, `>=`, `<` or `<=`")
+            };
+            r.report_at(at, d);
+            return None;
+        }
+    };
+    let (limit, parts) = match &t.limit {
+        Limit::Number(n, _) => (*n, None),
+        Limit::Baseline {
+            factor,
+            sigma,
+            floor,
+            span,
+        } => (0.0, Some((span.clone(), *factor, *sigma, *floor))),
+    };
+    let test = WindowTest {
+        func: agg.func,
+        arg,
+        op,
+        limit,
+        text: text_of(at, &agg.span),
+    };
+    Some((test, parts))
 }
 
 /// The text of `span` in the condition, whitespace collapsed.
@@ -222,12 +317,24 @@ pub fn resolve_detection(
     }
 }
 
-fn keys(r: &mut Resolver<'_>, paths: &[ast::Path], at: Place<'_>) -> Option<Vec<Key>> {
+fn keys(r: &mut Resolver<'_>, operands: &[ast::Operand], at: Place<'_>) -> Option<Vec<Key>> {
     let mut out = Vec::new();
     let mut ok = true;
-    for p in paths {
-        match r.field(p, at) {
-            Some((f, _)) => out.push((p.dotted(), f)),
+    for o in operands {
+        if let ast::Operand::Literal(lit) = o {
+            r.report_at(
+                at,
+                Diagnostic::error("C123", "a key must be a field or a function of fields")
+                    .with_primary(lit.span.clone(), "this is a constant")
+                    .with_help(
+                        "group by fields such as `src.ip`, or calls such as `lower(user_agent)`",
+                    ),
+            );
+            ok = false;
+            continue;
+        }
+        match r.operand_of(o, at) {
+            Some((operand, _)) => out.push((text_of(at, o.span()), operand)),
             None => ok = false,
         }
     }
@@ -238,64 +345,24 @@ fn resolve_stage(r: &mut Resolver<'_>, stage: &ast::Stage, at: Place<'_>) -> Opt
     let text = text_of(at, &stage.span);
     let kind = match &stage.kind {
         StageKind::Threshold {
-            agg,
-            op,
-            op_span,
-            limit,
+            tests,
             over,
             by,
             learning,
         } => {
-            let arg = match &agg.arg {
-                Some(a) => {
-                    let (operand, ty) = r.operand_of(a, at)?;
-                    let numeric = matches!(ty, FieldType::Int | FieldType::Float | FieldType::Any);
-                    if !numeric && !matches!(agg.func, AggFunc::Distinct) {
-                        r.report_at(
-                            at,
-                            Diagnostic::error(
-                                "C120",
-                                format!("`{}()` needs a number, not {}", agg.func.name(), ty.name()),
-                            )
-                            .with_primary(a.span().clone(), format!("this is {}", ty.name()))
-                            .with_help("aggregate a numeric field such as `net.bytes`, or count different values with `distinct(…)`"),
-                        );
-                        return None;
-                    }
-                    Some(operand)
+            let mut resolved = Vec::new();
+            let mut baseline = None;
+            for t in tests {
+                let (test, limit) = resolve_test(r, t, at)?;
+                if let Some(limit) = limit {
+                    baseline = Some((limit, t.op, t.agg.func));
                 }
-                None => None,
-            };
-            let growing = matches!(agg.func, AggFunc::Count | AggFunc::Distinct | AggFunc::Sum);
-            let op = match op {
-                CompareOp::Gt => CmpOp::Gt,
-                CompareOp::Ge => CmpOp::Ge,
-                CompareOp::Lt if !growing => CmpOp::Lt,
-                CompareOp::Le if !growing => CmpOp::Le,
-                other => {
-                    let mut d = Diagnostic::error(
-                        "C121",
-                        format!("`{}()` cannot be compared with `{other}`", agg.func.name()),
-                    )
-                    .with_primary(op_span.clone(), "not allowed here");
-                    d = if growing {
-                        d.with_note(format!(
-                            "a window fires when `{}()` reaches a threshold; staying below one would mean waiting for events that do not come",
-                            agg.func.name()
-                        ))
-                        .with_help("use `>` or `>=`")
-                    } else {
-                        d.with_help("use `>`, `>=`, `<` or `<=`")
-                    };
-                    r.report_at(at, d);
-                    return None;
-                }
-            };
+                resolved.push(test);
+            }
             let by = keys(r, by, at)?;
-            let over_ms = over.secs as i64 * 1000;
-            let limit = match (limit, learning) {
-                (Limit::Number(n, _), None) => WindowLimit::Number(*n),
-                (Limit::Number(..), Some(l)) => {
+            let baseline = match (baseline, learning) {
+                (None, None) => None,
+                (None, Some(l)) => {
                     r.report_at(
                         at,
                         Diagnostic::error("C122", "`after learning` needs a baseline")
@@ -304,7 +371,7 @@ fn resolve_stage(r: &mut Resolver<'_>, stage: &ast::Stage, at: Place<'_>) -> Opt
                     );
                     return None;
                 }
-                (Limit::Baseline { span, .. }, None) => {
+                (Some(((span, ..), ..)), None) => {
                     r.report_at(
                         at,
                         Diagnostic::error("C122", "a baseline needs a learning period")
@@ -313,45 +380,35 @@ fn resolve_stage(r: &mut Resolver<'_>, stage: &ast::Stage, at: Place<'_>) -> Opt
                     );
                     return None;
                 }
-                (
-                    Limit::Baseline {
-                        factor,
-                        sigma,
-                        floor,
-                        span,
-                    },
-                    Some(l),
-                ) => {
-                    if !matches!(agg.func, AggFunc::Count | AggFunc::Sum)
-                        || !matches!(op, CmpOp::Gt | CmpOp::Ge)
-                    {
+                (Some(((span, factor, sigma, floor), op, func)), Some(l)) => {
+                    let supported = matches!(func, AggFunc::Count | AggFunc::Sum)
+                        && matches!(op, CompareOp::Gt | CompareOp::Ge)
+                        && resolved.len() == 1;
+                    if !supported {
                         r.report_at(
                             at,
                             Diagnostic::error(
                                 "C122",
-                                "only `count()` and `sum(…)` above a baseline are supported",
+                                "a baseline comparison is one `count()` or `sum(…)` above the baseline, alone in its stage",
                             )
                             .with_primary(span.clone(), "compared with the key's history")
-                            .with_help("write `count() > baseline * 10 …` or `sum(net.bytes) > baseline + 3 sigma …`"),
+                            .with_help("write `count() > baseline * 10 …` or `sum(net.bytes) > baseline + 3 sigma …`; put other tests in a stage of their own"),
                         );
                         return None;
                     }
-                    let min_history = (l.secs / over.secs.max(1)).max(1);
-                    WindowLimit::Baseline {
-                        factor: *factor,
-                        sigma: *sigma,
-                        floor: *floor,
-                        min_history,
-                    }
+                    Some(BaselineLimit {
+                        factor,
+                        sigma,
+                        floor,
+                        min_history: (l.secs / over.secs.max(1)).max(1),
+                    })
                 }
             };
             StageOp::Window(Window {
-                func: agg.func,
-                arg,
-                op,
-                limit,
-                over_ms,
+                tests: resolved,
+                over_ms: over.secs as i64 * 1000,
                 by,
+                baseline,
             })
         }
         StageKind::Baseline {

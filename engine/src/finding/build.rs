@@ -56,11 +56,11 @@ pub fn rfc3339(millis: i64) -> String {
 /// The aggregation key of a match: the rule's `group_by` values, `-` for missing ones.
 pub fn group_key(rule: &CompiledRule, event: &Event) -> String {
     let mut key = String::new();
-    for (i, (_, field)) in rule.group_by.iter().enumerate() {
+    for (i, (_, key_of)) in rule.group_by.iter().enumerate() {
         if i > 0 {
             key.push('\u{1f}');
         }
-        match field.get(event) {
+        match crate::run::eval::operand_value(key_of, event) {
             Some(FieldValue::Str(s)) => key.push_str(&s),
             Some(FieldValue::Null) | None => key.push('-'),
             Some(v) => key.push_str(&v.to_string()),
@@ -105,7 +105,9 @@ pub fn build(
         .map(|(name, f)| {
             (
                 name.clone(),
-                f.get(event).map(|v| v.to_json()).unwrap_or(Value::Null),
+                crate::run::eval::operand_value(f, event)
+                    .map(|v| v.to_json())
+                    .unwrap_or(Value::Null),
             )
         })
         .collect();

@@ -6,14 +6,18 @@
 //! action depend on the source (an access key and an API call for CloudTrail, an instance
 //! and a connection for flow logs, …). [`Aggregator`] folds repeated matches of one rule
 //! on one group key into one finding whose `count` and `eventLastSeen` grow, as
-//! GuardDuty does. [`output`] writes findings as JSON lines or a table.
+//! GuardDuty does. [`suppress`] archives the findings that match a suppression rule
+//! (they are kept, with `service.archived` set). [`output`] writes findings as JSON lines
+//! or a table.
 
 mod aggregate;
 mod build;
 pub mod output;
+pub mod suppress;
 
 pub use aggregate::Aggregator;
 pub use build::{build, severity_band};
+pub use suppress::{SuppressError, Suppression, Suppressions};
 
 use serde::Serialize;
 use serde_json::Value;

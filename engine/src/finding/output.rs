@@ -56,8 +56,9 @@ fn short_resource(f: &Finding) -> String {
     .unwrap_or_else(|| "-".to_string())
 }
 
-/// Findings as a table for a terminal: the type over the rule that raised it, the
-/// resource over its account and region.
+/// Findings as a table for a terminal: the type over the rule that raised it (with
+/// `(archived)` after the type of an archived finding), the resource over its account and
+/// region.
 pub fn table(findings: &[Finding]) -> String {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
@@ -77,9 +78,14 @@ pub fn table(findings: &[Finding]) -> String {
             .next()
             .unwrap_or(&last)
             .trim_end_matches('Z');
+        let archived = if f.service.archived {
+            " (archived)"
+        } else {
+            ""
+        };
         t.add_row(vec![
             Cell::new(format!("{} {:.1}", severity_band(f.severity), f.severity)),
-            Cell::new(format!("{}\n{}", f.finding_type, f.rule.id)),
+            Cell::new(format!("{}{archived}\n{}", f.finding_type, f.rule.id)),
             Cell::new(f.service.count).set_alignment(CellAlignment::Right),
             Cell::new(format!("{}\n{}", short_resource(f), place.trim())),
             Cell::new(last),

@@ -3,6 +3,8 @@
 //! registry; the compiler resolves calls against it, `docs/functions.md` is generated
 //! from it, and one test runs every example.
 
+mod entropy;
+mod first_label;
 mod len;
 mod lower;
 mod upper;
@@ -35,7 +37,13 @@ pub trait Function: Send + Sync {
     fn examples(&self) -> &'static [Example];
 }
 
-static ALL: &[&dyn Function] = &[&len::Len, &lower::Lower, &upper::Upper];
+static ALL: &[&dyn Function] = &[
+    &entropy::Entropy,
+    &first_label::FirstLabel,
+    &len::Len,
+    &lower::Lower,
+    &upper::Upper,
+];
 
 /// Every function, sorted by name.
 pub fn all() -> &'static [&'static dyn Function] {

@@ -4,10 +4,10 @@
 
 use pest::iterators::Pair;
 
-use super::{build_expr, build_operand, build_path, internal, literal_of, pair_span, Res, Rule};
+use super::{build_expr, build_operand, internal, literal_of, pair_span, Res, Rule};
 use crate::ast::{
-    AggFunc, Aggregate, CompareOp, Detection, Duration, Limit, LitValue, Path, Sequence, Span,
-    Stage, StageKind, Step,
+    AggFunc, AggTest, Aggregate, CompareOp, Detection, Duration, Limit, LitValue, Operand,
+    Sequence, Span, Stage, StageKind, Step,
 };
 use crate::diagnostic::Diagnostic;
 
@@ -65,7 +65,7 @@ fn sequence_of(first: crate::ast::Expr, tail: Pair<'_, Rule>) -> Res<Detection> 
                 });
             }
             Rule::duration => within = Some(duration(p)?),
-            Rule::by_clause => by = paths(p)?,
+            Rule::by_clause => by = operands(p)?,
             Rule::kw_then | Rule::kw_within => {}
             _ => return Err(internal(pair_span(&p))),
         }
@@ -90,12 +90,36 @@ fn stage(pair: Pair<'_, Rule>) -> Res<Stage> {
 
 fn threshold(pair: Pair<'_, Rule>) -> Res<StageKind> {
     let span = pair_span(&pair);
-    let mut agg = None;
-    let mut op = None;
-    let mut limit = None;
+    let mut tests = Vec::new();
     let mut over = None;
     let mut by = Vec::new();
     let mut learning = None;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::agg_test => tests.push(agg_test(p)?),
+            Rule::duration => over = Some(duration(p)?),
+            Rule::by_clause => by = operands(p)?,
+            Rule::learning => learning = Some(learning_of(p)?),
+            Rule::kw_over | Rule::kw_and => {}
+            _ => return Err(internal(pair_span(&p))),
+        }
+    }
+    let (false, Some(over)) = (tests.is_empty(), over) else {
+        return Err(internal(span));
+    };
+    Ok(StageKind::Threshold {
+        tests,
+        over,
+        by,
+        learning,
+    })
+}
+
+fn agg_test(pair: Pair<'_, Rule>) -> Res<AggTest> {
+    let span = pair_span(&pair);
+    let mut agg = None;
+    let mut op = None;
+    let mut limit = None;
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::aggregate => agg = Some(aggregate(p)?),
@@ -116,24 +140,17 @@ fn threshold(pair: Pair<'_, Rule>) -> Res<StageKind> {
                 limit = Some(Limit::Number(number(p)?, s));
             }
             Rule::anomaly => limit = Some(anomaly(p)?),
-            Rule::duration => over = Some(duration(p)?),
-            Rule::by_clause => by = paths(p)?,
-            Rule::learning => learning = Some(learning_of(p)?),
-            Rule::kw_over => {}
             _ => return Err(internal(pair_span(&p))),
         }
     }
-    let (Some(agg), Some((op, op_span)), Some(limit), Some(over)) = (agg, op, limit, over) else {
+    let (Some(agg), Some((op, op_span)), Some(limit)) = (agg, op, limit) else {
         return Err(internal(span));
     };
-    Ok(StageKind::Threshold {
+    Ok(AggTest {
         agg,
         op,
         op_span,
         limit,
-        over,
-        by,
-        learning,
     })
 }
 
@@ -226,14 +243,8 @@ fn baseline(pair: Pair<'_, Rule>) -> Res<StageKind> {
                 rare = p.as_str() == "rare";
                 kind_span = pair_span(&p);
             }
-            Rule::terms => {
-                terms = p
-                    .into_inner()
-                    .filter(|q| q.as_rule() == Rule::path)
-                    .map(build_path)
-                    .collect::<Res<_>>()?
-            }
-            Rule::by_clause => by = paths(p)?,
+            Rule::terms => terms = operands(p)?,
+            Rule::by_clause => by = operands(p)?,
             Rule::seen => {
                 let (n, s) = uint_in(&p)?;
                 if n == 0 {
@@ -289,10 +300,10 @@ fn learning_of(pair: Pair<'_, Rule>) -> Res<Duration> {
     duration(d)
 }
 
-fn paths(pair: Pair<'_, Rule>) -> Res<Vec<Path>> {
+fn operands(pair: Pair<'_, Rule>) -> Res<Vec<Operand>> {
     pair.into_inner()
-        .filter(|q| q.as_rule() == Rule::path)
-        .map(build_path)
+        .filter(|q| q.as_rule() == Rule::operand)
+        .map(build_operand)
         .collect()
 }
 

@@ -340,14 +340,14 @@ impl StateStore {
                     let note = match (st, &stage.kind) {
                         (StageState::Window(keyed), StageOp::Window(w)) => {
                             let key = key_of(&w.by, event);
-                            let value = window::value(w, event);
+                            let value = window::values(w, event);
                             keyed.with(&key, obs.seq, &mut self.bytes, |k| {
                                 k.observe(w, &obs, value)
                             })
                         }
                         (StageState::Anomaly(keyed), StageOp::Window(w)) => {
                             let key = key_of(&w.by, event);
-                            let value = window::value(w, event);
+                            let value = window::values(w, event);
                             keyed.with(&key, obs.seq, &mut self.bytes, |k| {
                                 k.observe(w, &obs, value)
                             })
@@ -549,11 +549,11 @@ pub(crate) struct Obs {
 /// The values of `keys` in an event, joined by U+001F; `-` for a missing one.
 pub(crate) fn key_of(keys: &[Key], event: &Event) -> String {
     let mut out = String::new();
-    for (i, (_, field)) in keys.iter().enumerate() {
+    for (i, (_, key)) in keys.iter().enumerate() {
         if i > 0 {
             out.push('\u{1f}');
         }
-        push_value(&mut out, field.get(event));
+        push_value(&mut out, operand_value(key, event));
     }
     out
 }

@@ -1,10 +1,10 @@
-//! Windows: sliding windows against a number, fixed windows against a key's baseline.
+//! Windows: sliding windows against numbers, fixed windows against a key's baseline.
 //!
-//! A sliding window keeps, per key, one bucket per second that saw events (count, sum,
-//! min, max, and the hashes of the values for `distinct`), in time order, plus running
-//! aggregates of the *tail*: the window that ends at the key's newest second. An event
-//! in order (the key's newest) is judged on the tail in constant time; an event that
-//! lands in the middle is judged by a sweep over the windows that hold it.
+//! A sliding window keeps, per key, one bucket per second that saw events (the count,
+//! and per test its sum, min, max, or the hashes of the values for `distinct`), in time
+//! order, plus running aggregates of the *tail*: the window that ends at the key's
+//! newest second. An event in order (the key's newest) is judged on the tail; an event
+//! that lands in the middle is judged by a sweep over the windows that hold it.
 
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{at, operand_value, KeyState, Obs};
 use crate::compile::ir::CmpOp;
-use crate::compile::stateful::{Window, WindowLimit};
+use crate::compile::stateful::{Window, WindowTest};
 use crate::event::{Event, FieldValue};
 
-/// What one event adds to a window.
+/// What one event adds to one test of a window.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Value {
     /// `count()`
@@ -29,14 +29,18 @@ pub(crate) enum Value {
     Hash(u64),
 }
 
-/// The event's contribution to the window, or `None` when the aggregated field is
-/// missing (such an event does not count and does not pass).
-pub(crate) fn value(w: &Window, event: &Event) -> Option<Value> {
-    let Some(arg) = &w.arg else {
+/// The event's contribution to each test of the window, or `None` when an aggregated
+/// field is missing (such an event does not count and does not pass).
+pub(crate) fn values(w: &Window, event: &Event) -> Option<Vec<Value>> {
+    w.tests.iter().map(|t| value(t, event)).collect()
+}
+
+fn value(t: &WindowTest, event: &Event) -> Option<Value> {
+    let Some(arg) = &t.arg else {
         return Some(Value::One);
     };
     let v = operand_value(arg, event)?;
-    if matches!(w.func, AggFunc::Distinct) {
+    if matches!(t.func, AggFunc::Distinct) {
         let mut h = FxHasher::default();
         match &v {
             FieldValue::Str(s) => s.hash(&mut h),
@@ -53,51 +57,62 @@ pub(crate) fn value(w: &Window, event: &Event) -> Option<Value> {
     Some(Value::Num(n))
 }
 
-/// Events of one key in one second.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Bucket {
-    sec: i64,
-    count: u64,
+/// One test's aggregate within a bucket.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Part {
+    /// Sum of the numbers (negative ones count as 0).
     sum: f64,
-    /// Smallest and largest number (none for `count()` and `distinct`).
+    /// Smallest and largest number.
     min: Option<f64>,
     max: Option<f64>,
     /// Value hashes (`distinct`), as a multiset (repeats next to each other merged).
     values: Vec<u64>,
 }
 
+/// Events of one key in one second.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Bucket {
+    sec: i64,
+    count: u64,
+    /// One per test of the window.
+    parts: Vec<Part>,
+}
+
 impl Bucket {
-    fn new(sec: i64) -> Bucket {
+    fn new(sec: i64, tests: usize) -> Bucket {
         Bucket {
             sec,
             count: 0,
-            sum: 0.0,
-            min: None,
-            max: None,
-            values: Vec::new(),
+            parts: vec![Part::default(); tests],
         }
     }
 
-    /// Adds a value; true when a distinct value hash was stored.
-    fn add(&mut self, v: Value) -> bool {
+    /// Adds an event; per test, true when a distinct value hash was stored.
+    fn add(&mut self, values: &[Value], stored: &mut Vec<bool>) {
         self.count += 1;
-        match v {
-            Value::One => false,
-            Value::Num(n) => {
-                // Sums only grow: negative numbers count as 0.
-                self.sum += n.max(0.0);
-                self.min = Some(self.min.map_or(n, |m| m.min(n)));
-                self.max = Some(self.max.map_or(n, |m| m.max(n)));
-                false
-            }
-            Value::Hash(h) => {
-                let recent = self.values.iter().rev().take(4).any(|&x| x == h);
-                if !recent {
-                    self.values.push(h);
+        stored.clear();
+        for (part, v) in self.parts.iter_mut().zip(values) {
+            stored.push(match *v {
+                Value::One => false,
+                Value::Num(n) => {
+                    part.sum += n.max(0.0);
+                    part.min = Some(part.min.map_or(n, |m| m.min(n)));
+                    part.max = Some(part.max.map_or(n, |m| m.max(n)));
+                    false
                 }
-                !recent
-            }
+                Value::Hash(h) => {
+                    let recent = part.values.iter().rev().take(4).any(|&x| x == h);
+                    if !recent {
+                        part.values.push(h);
+                    }
+                    !recent
+                }
+            });
         }
+    }
+
+    fn hashes(&self) -> usize {
+        self.parts.iter().map(|p| p.values.len()).sum()
     }
 }
 
@@ -105,41 +120,58 @@ impl Bucket {
 #[derive(Default, Serialize, Deserialize)]
 struct Running {
     count: u64,
-    sum: f64,
-    /// Occurrences per value hash (`distinct` only).
-    values: FxHashMap<u64, u32>,
+    /// Per test: the sum.
+    sums: Vec<f64>,
+    /// Per test: occurrences per value hash (`distinct` only).
+    values: Vec<FxHashMap<u64, u32>>,
 }
 
 impl Running {
-    fn add(&mut self, b: &Bucket) {
-        self.count += b.count;
-        self.sum += b.sum;
-        for &h in &b.values {
-            *self.values.entry(h).or_default() += 1;
+    fn sized(&mut self, tests: usize) {
+        if self.sums.len() != tests {
+            self.sums = vec![0.0; tests];
+            self.values = vec![FxHashMap::default(); tests];
         }
     }
 
-    fn add_value(&mut self, v: Value, stored: bool) {
+    fn add(&mut self, b: &Bucket) {
+        self.sized(b.parts.len());
+        self.count += b.count;
+        for (i, part) in b.parts.iter().enumerate() {
+            self.sums[i] += part.sum;
+            for &h in &part.values {
+                *self.values[i].entry(h).or_default() += 1;
+            }
+        }
+    }
+
+    fn add_values(&mut self, values: &[Value], stored: &[bool]) {
+        self.sized(values.len());
         self.count += 1;
-        match v {
-            Value::One => {}
-            Value::Num(n) => self.sum += n.max(0.0),
-            Value::Hash(h) if stored => *self.values.entry(h).or_default() += 1,
-            Value::Hash(_) => {}
+        for (i, v) in values.iter().enumerate() {
+            match *v {
+                Value::One => {}
+                Value::Num(n) => self.sums[i] += n.max(0.0),
+                Value::Hash(h) if stored[i] => *self.values[i].entry(h).or_default() += 1,
+                Value::Hash(_) => {}
+            }
         }
     }
 
     fn remove(&mut self, b: &Bucket) {
         self.count -= b.count;
-        self.sum = (self.sum - b.sum).max(0.0);
-        if self.count == 0 {
-            self.sum = 0.0;
-        }
-        for h in &b.values {
-            if let Some(n) = self.values.get_mut(h) {
-                *n -= 1;
-                if *n == 0 {
-                    self.values.remove(h);
+        for (i, part) in b.parts.iter().enumerate().take(self.sums.len()) {
+            self.sums[i] = if self.count == 0 {
+                0.0
+            } else {
+                (self.sums[i] - part.sum).max(0.0)
+            };
+            for h in &part.values {
+                if let Some(n) = self.values[i].get_mut(h) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.values[i].remove(h);
+                    }
                 }
             }
         }
@@ -147,15 +179,15 @@ impl Running {
 
     fn clear(&mut self) {
         self.count = 0;
-        self.sum = 0.0;
-        self.values.clear();
+        self.sums.iter_mut().for_each(|s| *s = 0.0);
+        self.values.iter_mut().for_each(FxHashMap::clear);
     }
 
-    /// The growing aggregates.
-    fn growing(&self, func: AggFunc) -> f64 {
+    /// The value of growing test `i`.
+    fn growing(&self, i: usize, func: AggFunc) -> f64 {
         match func {
-            AggFunc::Distinct => self.values.len() as f64,
-            AggFunc::Sum => self.sum,
+            AggFunc::Distinct => self.values.get(i).map_or(0, FxHashMap::len) as f64,
+            AggFunc::Sum => self.sums.get(i).copied().unwrap_or(0.0),
             _ => self.count as f64,
         }
     }
@@ -191,6 +223,25 @@ fn num(v: f64) -> String {
     }
 }
 
+/// The explanation of a window that passed: each test's value, and the window.
+fn explain(w: &Window, aggs: &[f64], from_sec: i64, to_sec: i64) -> String {
+    let values: Vec<String> = if w.tests.len() == 1 {
+        vec![num(aggs[0])]
+    } else {
+        w.tests
+            .iter()
+            .zip(aggs)
+            .map(|(t, v)| format!("{} {}", t.text, num(*v)))
+            .collect()
+    };
+    format!(
+        "{} from {} to {}",
+        values.join(", "),
+        at(from_sec * 1000),
+        at(to_sec * 1000)
+    )
+}
+
 impl WindowKey {
     /// Adds the event and judges the windows that hold it. Returns the explanation when
     /// the stage passes.
@@ -198,86 +249,109 @@ impl WindowKey {
         &mut self,
         w: &Window,
         obs: &Obs,
-        value: Option<Value>,
+        values: Option<Vec<Value>>,
     ) -> Option<String> {
-        let value = value?;
-        let WindowLimit::Number(limit) = w.limit else {
-            return None;
-        };
+        let values = values?;
+        let n = w.tests.len();
         let span = w.over_ms / 1000;
         let sec = obs.time.div_euclid(1000);
+        let mut stored = Vec::with_capacity(n);
         let newest = self.buckets.back().map(|b| b.sec);
-        if newest.is_none_or(|n| sec >= n) {
+        if newest.is_none_or(|last| sec >= last) {
             // In order: the tail is the window that ends here.
             if newest != Some(sec) {
-                self.buckets.push_back(Bucket::new(sec));
+                self.buckets.push_back(Bucket::new(sec, n));
             }
             let last = self.buckets.len() - 1;
-            let stored = self.buckets[last].add(value);
-            self.hashes += stored as usize;
-            self.tail.add_value(value, stored);
+            self.buckets[last].add(&values, &mut stored);
+            self.hashes += stored.iter().filter(|s| **s).count();
+            self.tail.add_values(&values, &stored);
             while self.buckets[self.tail_start].sec < sec - span {
                 self.tail.remove(&self.buckets[self.tail_start]);
                 self.tail_start += 1;
             }
+            let aggs = self.aggregates(w, self.tail_start, last, Some(&self.tail));
             let first = self.buckets[self.tail_start].sec;
-            let agg = match w.func {
-                AggFunc::Count | AggFunc::Distinct | AggFunc::Sum => self.tail.growing(w.func),
-                _ => self.ending_at(w.func, self.tail_start, last),
-            };
-            return holds(agg, w.op, limit).then(|| explain(agg, first, sec));
+            return self.pass(w, &aggs).then(|| explain(w, &aggs, first, sec));
         }
-        // Out of order: place the event, then sweep.
+        // Out of order: place the event, then judge the windows that hold it.
         let pos = self.buckets.partition_point(|b| b.sec < sec);
         if self.buckets.get(pos).is_none_or(|b| b.sec != sec) {
-            self.buckets.insert(pos, Bucket::new(sec));
+            self.buckets.insert(pos, Bucket::new(sec, n));
             if pos < self.tail_start {
                 self.tail_start += 1;
             }
         }
-        let stored = self.buckets[pos].add(value);
-        self.hashes += stored as usize;
+        self.buckets[pos].add(&values, &mut stored);
+        self.hashes += stored.iter().filter(|s| **s).count();
         if pos >= self.tail_start {
-            self.tail.add_value(value, stored);
+            self.tail.add_values(&values, &stored);
         }
-        match w.func {
-            AggFunc::Count | AggFunc::Distinct | AggFunc::Sum => {
-                self.sweep(w.func, sec, span, w.op, limit)
-            }
-            _ => {
-                let start = self.buckets.partition_point(|b| b.sec < sec - span);
-                let agg = self.ending_at(w.func, start, pos);
-                holds(agg, w.op, limit).then(|| explain(agg, self.buckets[start].sec, sec))
-            }
+        if w.grows() {
+            return self.sweep(w, sec, span);
         }
+        let start = self.buckets.partition_point(|b| b.sec < sec - span);
+        let aggs = self.aggregates(w, start, pos, None);
+        self.pass(w, &aggs)
+            .then(|| explain(w, &aggs, self.buckets[start].sec, sec))
     }
 
-    /// `min`/`max`/`avg` over buckets `from..=to`.
-    fn ending_at(&self, func: AggFunc, from: usize, to: usize) -> f64 {
-        let run = self.buckets.range(from..=to);
-        match func {
-            AggFunc::Min => run.filter_map(|b| b.min).fold(f64::INFINITY, f64::min),
-            AggFunc::Max => run.filter_map(|b| b.max).fold(f64::NEG_INFINITY, f64::max),
-            _ => {
-                let (mut sum, mut count) = (0.0, 0u64);
-                for b in run {
-                    // `avg` keeps signed values: recompute from min..max is impossible,
-                    // so the bucket sum (negatives clamped) is used; see docs.
-                    sum += b.sum;
-                    count += b.count;
+    fn pass(&self, w: &Window, aggs: &[f64]) -> bool {
+        w.tests
+            .iter()
+            .zip(aggs)
+            .all(|(t, v)| holds(*v, t.op, t.limit))
+    }
+
+    /// Each test's value over buckets `from..=to`; growing ones from `running` when it
+    /// covers exactly that run.
+    fn aggregates(
+        &self,
+        w: &Window,
+        from: usize,
+        to: usize,
+        running: Option<&Running>,
+    ) -> Vec<f64> {
+        let computed;
+        let running = match running {
+            Some(r) => r,
+            None => {
+                let mut r = Running::default();
+                for b in self.buckets.range(from..=to) {
+                    r.add(b);
                 }
-                if count == 0 {
-                    0.0
-                } else {
-                    sum / count as f64
-                }
+                computed = r;
+                &computed
             }
-        }
+        };
+        w.tests
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let run = self.buckets.range(from..=to);
+                match t.func {
+                    AggFunc::Count | AggFunc::Distinct | AggFunc::Sum => running.growing(i, t.func),
+                    AggFunc::Min => run
+                        .filter_map(|b| b.parts[i].min)
+                        .fold(f64::INFINITY, f64::min),
+                    AggFunc::Max => run
+                        .filter_map(|b| b.parts[i].max)
+                        .fold(f64::NEG_INFINITY, f64::max),
+                    AggFunc::Avg => {
+                        if running.count == 0 {
+                            0.0
+                        } else {
+                            running.sums.get(i).copied().unwrap_or(0.0) / running.count as f64
+                        }
+                    }
+                }
+            })
+            .collect()
     }
 
     /// The windows that hold second `sec`: each starting at a bucket in
     /// `sec - span ..= sec` and `span` long. Returns the first that passes.
-    fn sweep(&self, func: AggFunc, sec: i64, span: i64, op: CmpOp, limit: f64) -> Option<String> {
+    fn sweep(&self, w: &Window, sec: i64, span: i64) -> Option<String> {
         let mut run = Running::default();
         let mut start = self.buckets.partition_point(|b| b.sec < sec - span);
         let mut end = start; // one past the last bucket in the window
@@ -287,9 +361,14 @@ impl WindowKey {
                 run.add(&self.buckets[end]);
                 end += 1;
             }
-            let agg = run.growing(func);
-            if holds(agg, op, limit) {
-                return Some(explain(agg, from, self.buckets[end - 1].sec));
+            let aggs: Vec<f64> = w
+                .tests
+                .iter()
+                .enumerate()
+                .map(|(i, t)| run.growing(i, t.func))
+                .collect();
+            if self.pass(w, &aggs) {
+                return Some(explain(w, &aggs, from, self.buckets[end - 1].sec));
             }
             run.remove(&self.buckets[start]);
             start += 1;
@@ -302,20 +381,12 @@ impl WindowKey {
     }
 }
 
-fn explain(agg: f64, from_sec: i64, to_sec: i64) -> String {
-    format!(
-        "{} from {} to {}",
-        num(agg),
-        at(from_sec * 1000),
-        at(to_sec * 1000)
-    )
-}
-
 impl KeyState for WindowKey {
     fn bytes(&self) -> usize {
-        self.buckets.len() * std::mem::size_of::<Bucket>()
+        let parts = self.buckets.front().map_or(0, |b| b.parts.len());
+        self.buckets.len() * (std::mem::size_of::<Bucket>() + parts * std::mem::size_of::<Part>())
             + self.hashes * 8
-            + self.tail.values.len() * 16
+            + self.tail.values.iter().map(|m| m.len() * 16).sum::<usize>()
             + std::mem::size_of::<Self>()
     }
 
@@ -325,7 +396,7 @@ impl KeyState for WindowKey {
         let oldest_sec = horizon_ms.saturating_sub(span_ms).div_euclid(1000);
         while self.buckets.front().is_some_and(|b| b.sec < oldest_sec) {
             if let Some(b) = self.buckets.pop_front() {
-                self.hashes -= b.values.len();
+                self.hashes -= b.hashes();
                 if self.tail_start == 0 {
                     self.tail.remove(&b);
                 } else {
@@ -391,16 +462,10 @@ impl AnomalyKey {
         &mut self,
         w: &Window,
         obs: &Obs,
-        value: Option<Value>,
+        values: Option<Vec<Value>>,
     ) -> Option<String> {
-        let value = value?;
-        let WindowLimit::Baseline {
-            factor,
-            sigma,
-            floor,
-            min_history,
-        } = w.limit
-        else {
+        let values = values?;
+        let (Some(limit), Some(test)) = (&w.baseline, w.tests.first()) else {
             return None;
         };
         let span_ms = w.over_ms.max(1000);
@@ -409,8 +474,8 @@ impl AnomalyKey {
         if self.closed_through.is_some_and(|c| idx <= c) {
             return None;
         }
-        let add = match value {
-            Value::Num(n) => n.max(0.0),
+        let add = match values.first() {
+            Some(Value::Num(n)) => n.max(0.0),
             _ => 1.0,
         };
         let pos = self.open.partition_point(|&(i, _)| i < idx);
@@ -419,7 +484,7 @@ impl AnomalyKey {
         }
         self.open[pos].1 += add;
         let current = self.open[pos].1;
-        if self.n < min_history {
+        if self.n < limit.min_history {
             return None;
         }
         let sd = if self.n > 1 {
@@ -427,12 +492,12 @@ impl AnomalyKey {
         } else {
             0.0
         };
-        let limit = match (factor, sigma) {
+        let threshold = match (limit.factor, limit.sigma) {
             (Some(f), _) => self.mean * f,
             (None, Some(z)) => self.mean + z * sd,
             (None, None) => self.mean,
         };
-        let pass = holds(current, w.op, limit) && floor.is_none_or(|f| current >= f);
+        let pass = holds(current, test.op, threshold) && limit.floor.is_none_or(|f| current >= f);
         pass.then(|| {
             format!(
                 "{} in the window from {}, baseline mean {} (sd {}) over {} windows",
