@@ -30,7 +30,9 @@ use crate::event::Event;
 pub struct Match<'p> {
     /// The rule.
     pub rule: &'p CompiledRule,
-    /// Texts of the predicates that held (`not …` for negated ones that did not).
+    /// Texts of the predicates that held (`not …` for negated ones that did not). For a
+    /// stateful rule, empty until the state store fires it, which fills in the
+    /// predicates and what the state saw.
     pub matched: Vec<String>,
 }
 
@@ -106,11 +108,17 @@ impl<'p> Matcher<'p> {
         state: &mut StateStore,
         mut on_match: impl FnMut(Match<'p>),
     ) {
+        let mut stateful: smallvec::SmallVec<[Match<'p>; 4]> = smallvec::SmallVec::new();
         self.run(event, |m| {
-            if let Some(m) = state.route(m, event) {
+            if m.rule.stateful.is_none() {
                 on_match(m);
+            } else {
+                stateful.push(m);
             }
         });
+        if !stateful.is_empty() {
+            state.observe_event(event, stateful, on_match);
+        }
     }
 
     /// Calls `on_match` for every rule of the event's source that matches it, in rule
@@ -120,10 +128,14 @@ impl<'p> Matcher<'p> {
         self.dispatch().candidates(event, &mut |i, known| {
             let rule = &rules[i as usize];
             if eval::matches_with(rule, event, known) {
-                on_match(Match {
-                    rule,
-                    matched: eval::explain_with(rule, event, known),
-                });
+                // A stateful rule's match is explained only if the state makes it
+                // fire (most do not): the state store fills `matched` then.
+                let matched = if rule.stateful.is_some() {
+                    Vec::new()
+                } else {
+                    eval::explain_with(rule, event, known)
+                };
+                on_match(Match { rule, matched });
             }
         });
     }

@@ -217,11 +217,10 @@ impl<'p> Merge<'_, 'p> {
             self.total.merge(agg);
             for (mut event, matches) in held {
                 event.origin.record += base;
-                for m in matches {
-                    if let Some(m) = self.state.observe(m, &event) {
-                        self.total.add(m, &event);
-                    }
-                }
+                let total = &mut self.total;
+                self.state.observe_event(&event, matches, |m| {
+                    total.add(m, &event);
+                });
             }
         }
     }

@@ -3,9 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{at, key_of, KeyState, Keyed, Obs};
+use super::{at, KeyHasher, KeyState, Keyed, Obs, Reading};
 use crate::compile::stateful::Baseline;
-use crate::event::Event;
 
 /// What one combination of values was seen as.
 #[derive(Default, Serialize, Deserialize)]
@@ -20,7 +19,7 @@ pub(crate) struct Term {
 
 impl KeyState for Term {
     fn bytes(&self) -> usize {
-        std::mem::size_of::<Self>()
+        0
     }
     fn expire(&mut self, _: i64, _: i64) -> bool {
         false
@@ -39,7 +38,7 @@ impl Default for FirstSeen {
 
 impl KeyState for FirstSeen {
     fn bytes(&self) -> usize {
-        8
+        0
     }
     fn expire(&mut self, _: i64, _: i64) -> bool {
         false
@@ -71,26 +70,27 @@ impl BaselineState {
         &mut self,
         def: &Baseline,
         obs: &Obs,
-        event: &Event,
+        reading: &mut Reading<'_>,
         bytes: &mut usize,
     ) -> Option<String> {
         let t = obs.time;
-        let mut key = String::new();
+        let mut h = KeyHasher::new();
         let start = if def.by.is_empty() {
             let s = self.start.map_or(t, |s| s.min(t));
             self.start = Some(s);
             s
         } else {
-            key = key_of(&def.by, event);
-            key.push('\u{1e}');
-            self.entities.with(&key, obs.seq, bytes, |e| {
+            h.keys(&def.by, reading);
+            self.entities.with(h.finish(), obs.seq, bytes, |e| {
                 e.0 = e.0.min(t);
                 e.0
             })
         };
-        key.push_str(&key_of(&def.terms, event));
+        h.separator();
+        h.keys(&def.terms, reading);
+        let key = h.finish();
         let learned = t >= start.saturating_add(def.learning_ms);
-        self.terms.with(&key, obs.seq, bytes, |term| {
+        self.terms.with(key, obs.seq, bytes, |term| {
             let before = term.count;
             if before == 0 {
                 term.first = t;

@@ -10,9 +10,13 @@
 //! Events are taken in the order they arrive, but every operator works in *event
 //! time*: an event is placed where its time says, so the same events give the same
 //! findings in any order that stays within the allowed lateness (default 15 minutes,
-//! CloudTrail's usual delay). An event older than that is *late*: counted in
-//! [`StateStats::late_events`] and left out of stateful rules (stateless rules still see
-//! it). Events without a time cannot be placed and are counted as `untimed`.
+//! CloudTrail's usual delay). Each input (file or stream) has a watermark per source,
+//! its newest event time: an event older than its input's watermark minus the allowed
+//! lateness is *late*, counted in [`StateStats::late_events`] and left out of stateful
+//! rules (stateless rules still see it). Inputs are independent, so files read one
+//! after the other (region after region) are not late for each other, and they share
+//! state. State is expired below the lowest horizon of the inputs that had events since
+//! the last sweep. Events without a time cannot be placed and are counted as `untimed`.
 //!
 //! Semantics of each operator (docs/language.md has the user's version):
 //! - a window (`count() >= 20 over 5m by k`) fires on an event when some window of that
@@ -42,15 +46,15 @@ mod window;
 
 pub use snapshot::Restored;
 
-use std::collections::HashMap;
-
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::Match;
 use crate::compile::ir::{FieldRef, Operand};
 use crate::compile::stateful::{Key, StageOp, Stateful};
-use crate::event::{format_millis, Event, FieldValue};
+use crate::event::{format_millis, Event, FieldValue, Source};
+use std::sync::Arc;
 
 /// Default allowed lateness: 15 minutes.
 pub const DEFAULT_LATENESS_MS: i64 = 15 * 60 * 1000;
@@ -100,15 +104,21 @@ pub struct StateStats {
 /// parallel scan feeds it in input order from the merge).
 pub struct StateStore {
     config: StateConfig,
-    /// Newest event time observed.
-    newest: Option<i64>,
+    /// The newest event time of each input and source.
+    inputs: FxHashMap<(Source, Arc<str>), Watermark>,
+    /// The input of the last observation, kept apart from `inputs` while it lasts.
+    current: Option<((Source, Arc<str>), Watermark)>,
     /// Observations so far: the arrival order, and the age of keys for eviction.
     seq: u64,
     rules: FxHashMap<String, RuleEntry>,
     stats: StateStats,
     bytes: usize,
     last_sweep: u64,
+    /// Keys held after the last sweep.
+    swept_keys: u64,
     autosave: Option<Autosave>,
+    /// Scratch: its contributions to a window's tests.
+    values: Vec<window::Value>,
 }
 
 /// Saving a snapshot now and then while events flow.
@@ -118,6 +128,14 @@ struct Autosave {
     last: std::time::Instant,
     /// The last error, if saving failed.
     error: Option<String>,
+}
+
+/// The newest event time of one input (a file, or standard input) and source.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct Watermark {
+    newest: i64,
+    /// Had events since the last sweep.
+    touched: bool,
 }
 
 /// The state of one rule, with the fingerprint of the definition that wrote it.
@@ -144,7 +162,7 @@ enum StageState {
 /// Per-key state with the bookkeeping for memory and eviction.
 #[derive(Serialize, Deserialize)]
 struct Keyed<T> {
-    map: HashMap<String, Slot<T>>,
+    map: FxHashMap<KeyId, Slot<T>>,
     /// The window or sequence span, for expiry.
     span_ms: i64,
 }
@@ -161,15 +179,17 @@ struct Slot<T> {
 impl<T> Keyed<T> {
     fn new(span_ms: i64) -> Self {
         Keyed {
-            map: HashMap::new(),
+            map: FxHashMap::default(),
             span_ms,
         }
     }
 }
 
-/// Bytes a map entry costs beyond its key text and state: hash table slot, `String`
-/// and `Slot` headers.
-const ENTRY_OVERHEAD: usize = 64;
+/// Bytes a map entry costs beyond its state's own heap: the table slot (key and `Slot`,
+/// control byte, with the table's spare room: half again on average).
+fn entry_bytes<T>() -> usize {
+    (std::mem::size_of::<(KeyId, Slot<T>)>() + 1) * 3 / 2
+}
 
 /// State that can say how much memory it holds and drop what time has made useless.
 trait KeyState: Default {
@@ -185,16 +205,16 @@ impl<T: KeyState> Keyed<T> {
     /// Runs `f` on the key's state (created when new), keeping the store's byte count.
     fn with<R>(
         &mut self,
-        key: &str,
+        key: KeyId,
         seq: u64,
         bytes: &mut usize,
         f: impl FnOnce(&mut T) -> R,
     ) -> R {
-        let slot = match self.map.get_mut(key) {
-            Some(slot) => slot,
-            None => {
-                *bytes += ENTRY_OVERHEAD + key.len();
-                self.map.entry(key.to_owned()).or_insert(Slot {
+        let slot = match self.map.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                *bytes += entry_bytes::<T>();
+                e.insert(Slot {
                     state: T::default(),
                     touched: seq,
                     bytes: 0,
@@ -211,13 +231,13 @@ impl<T: KeyState> Keyed<T> {
 
     fn expire(&mut self, horizon_ms: i64, bytes: &mut usize) {
         let span = self.span_ms;
-        self.map.retain(|key, slot| {
+        self.map.retain(|_, slot| {
             let empty = slot.state.expire(horizon_ms, span);
             let now = slot.state.bytes();
             *bytes = *bytes + now - slot.bytes;
             slot.bytes = now;
             if empty {
-                *bytes -= ENTRY_OVERHEAD + key.len() + now;
+                *bytes -= entry_bytes::<T>() + now;
             }
             !empty
         });
@@ -229,18 +249,18 @@ impl<T: KeyState> Keyed<T> {
 
     fn held_bytes(&self) -> usize {
         self.map
-            .iter()
-            .map(|(k, s)| ENTRY_OVERHEAD + k.len() + s.bytes)
+            .values()
+            .map(|s| entry_bytes::<T>() + s.bytes)
             .sum()
     }
 
     /// Evicts keys touched before `cutoff`; returns how many.
     fn evict(&mut self, cutoff: u64, bytes: &mut usize) -> u64 {
         let before = self.map.len();
-        self.map.retain(|key, slot| {
+        self.map.retain(|_, slot| {
             let keep = slot.touched >= cutoff;
             if !keep {
-                *bytes -= ENTRY_OVERHEAD + key.len() + slot.bytes;
+                *bytes -= entry_bytes::<T>() + slot.bytes;
             }
             keep
         });
@@ -253,13 +273,16 @@ impl StateStore {
     pub fn new(config: StateConfig) -> StateStore {
         StateStore {
             config,
-            newest: None,
+            inputs: FxHashMap::default(),
+            current: None,
             seq: 0,
             rules: FxHashMap::default(),
             stats: StateStats::default(),
             bytes: 0,
             last_sweep: 0,
+            swept_keys: 0,
             autosave: None,
+            values: Vec::new(),
         }
     }
 
@@ -287,11 +310,50 @@ impl StateStore {
         stats
     }
 
-    /// The oldest time an event may have without being late.
-    fn horizon(&self) -> i64 {
-        self.newest.map_or(i64::MIN, |t| {
-            t.saturating_sub(self.config.allowed_lateness_ms)
-        })
+    /// The horizon below which state may be dropped: the lowest of the inputs that had
+    /// events since the last sweep (an input that went quiet does not hold state back).
+    /// Clears their marks.
+    fn sweep_horizon(&mut self) -> i64 {
+        let lateness = self.config.allowed_lateness_ms;
+        let mut low = self
+            .current
+            .as_ref()
+            .map_or(i64::MAX, |(_, w)| w.newest.saturating_sub(lateness));
+        for w in self.inputs.values_mut() {
+            if w.touched {
+                low = low.min(w.newest.saturating_sub(lateness));
+                w.touched = false;
+            }
+        }
+        if low == i64::MAX {
+            i64::MIN
+        } else {
+            low
+        }
+    }
+
+    /// The watermark of the event's input (and source), made current.
+    fn watermark(&mut self, event: &Event) -> &mut Watermark {
+        let same = self
+            .current
+            .as_ref()
+            .is_some_and(|((s, f), _)| *s == event.source && Arc::ptr_eq(f, &event.origin.file));
+        if !same {
+            if let Some((k, mut w)) = self.current.take() {
+                w.touched = true;
+                self.inputs.insert(k, w);
+            }
+            let key = (event.source, event.origin.file.clone());
+            let w = self.inputs.remove(&key).unwrap_or(Watermark {
+                newest: i64::MIN,
+                touched: true,
+            });
+            self.current = Some((key, w));
+        }
+        match &mut self.current {
+            Some((_, w)) => w,
+            None => unreachable!("set above"),
+        }
     }
 
     /// Where a match goes: a stateless rule's match passes as it is, a stateful rule's
@@ -306,32 +368,62 @@ impl StateStore {
     /// A match of a stateful rule's condition: runs the rule's stages or sequence on it.
     /// Returns the match, with what the state saw added to its explanation, when the
     /// rule fires on this event.
-    pub fn observe<'p>(&mut self, mut m: Match<'p>, event: &Event) -> Option<Match<'p>> {
+    pub fn observe<'p>(&mut self, m: Match<'p>, event: &Event) -> Option<Match<'p>> {
+        let mut reading = Reading::new(event);
+        self.observe_in(m, &mut reading)
+    }
+
+    /// [`StateStore::observe`] for every stateful match of one event (the event's time
+    /// and the fields the state reads are read once for them all); `on_fire` hears of
+    /// the rules that fire, in order.
+    pub fn observe_event<'p>(
+        &mut self,
+        event: &Event,
+        matches: impl IntoIterator<Item = Match<'p>>,
+        mut on_fire: impl FnMut(Match<'p>),
+    ) {
+        let mut reading = Reading::new(event);
+        for m in matches {
+            if let Some(m) = self.observe_in(m, &mut reading) {
+                on_fire(m);
+            }
+        }
+    }
+
+    fn observe_in<'p>(&mut self, mut m: Match<'p>, reading: &mut Reading<'_>) -> Option<Match<'p>> {
         let stateful = m.rule.stateful.as_ref()?;
         self.stats.observed += 1;
-        let Some(time) = event.time_millis() else {
+        let event = reading.event;
+        let Some(time) = reading.time() else {
             self.stats.untimed_events += 1;
             return None;
         };
-        if time < self.horizon() {
+        let lateness = self.config.allowed_lateness_ms;
+        let watermark = self.watermark(event);
+        if time < watermark.newest.saturating_sub(lateness) {
             self.stats.late_events += 1;
             return None;
         }
-        self.newest = Some(self.newest.map_or(time, |n| n.max(time)));
+        watermark.newest = watermark.newest.max(time);
+        let horizon = watermark.newest.saturating_sub(lateness);
         self.seq += 1;
         let obs = Obs {
             time,
             seq: self.seq,
-            horizon: self.horizon(),
+            horizon,
         };
         let rule = m.rule;
-        let entry = self
-            .rules
-            .entry(rule.meta.id.clone())
-            .or_insert_with(|| RuleEntry {
-                fingerprint: snapshot::fingerprint(rule),
-                state: RuleState::new(stateful),
-            });
+        if !self.rules.contains_key(&rule.meta.id) {
+            self.rules.insert(
+                rule.meta.id.clone(),
+                RuleEntry {
+                    fingerprint: snapshot::fingerprint(rule),
+                    state: RuleState::new(stateful),
+                },
+            );
+        }
+        let entry = self.rules.get_mut(&rule.meta.id)?;
+        let values = &mut self.values;
         let fired = match (&mut entry.state, stateful) {
             (RuleState::Stages(states), Stateful::Stages(stages)) => {
                 let mut notes = Vec::new();
@@ -339,21 +431,21 @@ impl StateStore {
                 for (st, stage) in states.iter_mut().zip(stages) {
                     let note = match (st, &stage.kind) {
                         (StageState::Window(keyed), StageOp::Window(w)) => {
-                            let key = key_of(&w.by, event);
-                            let value = window::values(w, event);
-                            keyed.with(&key, obs.seq, &mut self.bytes, |k| {
-                                k.observe(w, &obs, value)
+                            let key = key_id(&w.by, reading);
+                            let present = window::values(w, reading, values);
+                            keyed.with(key, obs.seq, &mut self.bytes, |k| {
+                                k.observe(w, &obs, present.then_some(&values[..]))
                             })
                         }
                         (StageState::Anomaly(keyed), StageOp::Window(w)) => {
-                            let key = key_of(&w.by, event);
-                            let value = window::values(w, event);
-                            keyed.with(&key, obs.seq, &mut self.bytes, |k| {
-                                k.observe(w, &obs, value)
+                            let key = key_id(&w.by, reading);
+                            let present = window::values(w, reading, values);
+                            keyed.with(key, obs.seq, &mut self.bytes, |k| {
+                                k.observe(w, &obs, present.then_some(&values[..]))
                             })
                         }
                         (StageState::Baseline(b), StageOp::Baseline(def)) => {
-                            b.observe(def, &obs, event, &mut self.bytes)
+                            b.observe(def, &obs, reading, &mut self.bytes)
                         }
                         _ => None,
                     };
@@ -373,9 +465,9 @@ impl StateStore {
                     .iter()
                     .map(|s| super::eval::cond_holds(&s.cond, &rule.preds, event))
                     .collect();
-                let key = key_of(&seq.by, event);
+                let key = key_id(&seq.by, reading);
                 keyed
-                    .with(&key, obs.seq, &mut self.bytes, |k| {
+                    .with(key, obs.seq, &mut self.bytes, |k| {
                         k.observe(seq, &obs, &steps)
                     })
                     .map(|note| vec![format!("{}: {note}", sequence_text(seq))])
@@ -384,6 +476,9 @@ impl StateStore {
         };
         self.maintain();
         let notes = fired?;
+        if m.matched.is_empty() {
+            m.matched = super::eval::explain(rule, event);
+        }
         m.matched.extend(notes);
         Some(m)
     }
@@ -403,12 +498,14 @@ impl StateStore {
                 a.error = result.err().map(|e| format!("{}: {e}", a.path.display()));
             }
         }
-        if self.seq - self.last_sweep >= SWEEP_EVERY {
+        // Sweeps cost a visit of every key: at most one per as many observations.
+        if self.seq - self.last_sweep >= SWEEP_EVERY.max(self.swept_keys) {
             self.last_sweep = self.seq;
-            let horizon = self.horizon();
+            let horizon = self.sweep_horizon();
             for entry in self.rules.values_mut() {
                 entry.state.expire(horizon, &mut self.bytes);
             }
+            self.swept_keys = self.rules.values().map(|e| e.state.keys() as u64).sum();
         }
         if self.bytes > self.config.memory_cap_bytes {
             self.evict();
@@ -417,7 +514,7 @@ impl StateStore {
 
     /// Evicts the keys touched longest ago until the estimate is under 90% of the cap.
     fn evict(&mut self) {
-        let horizon = self.horizon();
+        let horizon = self.sweep_horizon();
         for entry in self.rules.values_mut() {
             entry.state.expire(horizon, &mut self.bytes);
         }
@@ -546,25 +643,131 @@ pub(crate) struct Obs {
     horizon: i64,
 }
 
-/// The values of `keys` in an event, joined by U+001F; `-` for a missing one.
-pub(crate) fn key_of(keys: &[Key], event: &Event) -> String {
-    let mut out = String::new();
-    for (i, (_, key)) in keys.iter().enumerate() {
-        if i > 0 {
-            out.push('\u{1f}');
-        }
-        push_value(&mut out, operand_value(key, event));
+/// A key of the state: a 128-bit SipHash of the key values (their types and bytes), so
+/// that keys cost 16 bytes and no text is built per event. Collisions would need about
+/// 2^64 distinct keys.
+pub(crate) type KeyId = u128;
+
+/// Hashes key values into a [`KeyId`].
+pub(crate) struct KeyHasher(siphasher::sip128::SipHasher13);
+
+impl KeyHasher {
+    pub(crate) fn new() -> KeyHasher {
+        KeyHasher(siphasher::sip128::SipHasher13::new())
     }
-    out
+
+    /// Adds the values of `keys` in the event (missing ones as missing).
+    pub(crate) fn keys(&mut self, keys: &[Key], reading: &mut Reading<'_>) {
+        for (_, key) in keys {
+            let v = reading.value(key);
+            self.value(v.as_ref());
+        }
+    }
+
+    /// A boundary between groups of values (entity keys and terms).
+    pub(crate) fn separator(&mut self) {
+        use std::hash::Hasher;
+        self.0.write_u8(0xfe);
+    }
+
+    fn value(&mut self, v: Option<&FieldValue<'_>>) {
+        use std::hash::Hasher;
+        let h = &mut self.0;
+        match v {
+            None | Some(FieldValue::Null) => h.write_u8(0),
+            Some(FieldValue::Str(s)) => {
+                h.write_u8(1);
+                h.write_usize(s.len());
+                h.write(s.as_bytes());
+            }
+            Some(FieldValue::Int(i)) => {
+                h.write_u8(2);
+                h.write_i64(*i);
+            }
+            Some(FieldValue::Float(f)) => {
+                h.write_u8(3);
+                h.write_u64(f.to_bits());
+            }
+            Some(FieldValue::Bool(b)) => {
+                h.write_u8(4);
+                h.write_u8(u8::from(*b));
+            }
+            Some(FieldValue::Ip(std::net::IpAddr::V4(ip))) => {
+                h.write_u8(5);
+                h.write(&ip.octets());
+            }
+            Some(FieldValue::Ip(std::net::IpAddr::V6(ip))) => {
+                h.write_u8(6);
+                h.write(&ip.octets());
+            }
+            Some(FieldValue::Time(t)) => {
+                h.write_u8(7);
+                h.write_i64(*t);
+            }
+            Some(FieldValue::List(items)) => {
+                h.write_u8(8);
+                h.write_usize(items.len());
+                for item in items {
+                    self.value(Some(item));
+                }
+            }
+            Some(other @ FieldValue::Object(_)) => {
+                let text = other.to_string();
+                h.write_u8(9);
+                h.write_usize(text.len());
+                h.write(text.as_bytes());
+            }
+        }
+    }
+
+    pub(crate) fn finish(&self) -> KeyId {
+        use siphasher::sip128::Hasher128;
+        self.0.finish128().as_u128()
+    }
 }
 
-fn push_value(out: &mut String, v: Option<FieldValue<'_>>) {
-    use std::fmt::Write;
-    match v {
-        Some(FieldValue::Str(s)) => out.push_str(&s),
-        Some(FieldValue::Null) | None => out.push('-'),
-        Some(v) => {
-            let _ = write!(out, "{v}");
+/// The [`KeyId`] of the values of `keys` in an event.
+pub(crate) fn key_id(keys: &[Key], reading: &mut Reading<'_>) -> KeyId {
+    let mut h = KeyHasher::new();
+    h.keys(keys, reading);
+    h.finish()
+}
+
+/// An event being observed: its time and the catalog fields the state read, each read
+/// once however many rules and keys use it.
+pub(crate) struct Reading<'e> {
+    event: &'e Event,
+    time: Option<Option<i64>>,
+    fields: SmallVec<[(*const crate::event::FieldDef, Option<FieldValue<'e>>); 8]>,
+}
+
+impl<'e> Reading<'e> {
+    fn new(event: &'e Event) -> Reading<'e> {
+        Reading {
+            event,
+            time: None,
+            fields: SmallVec::new(),
+        }
+    }
+
+    fn time(&mut self) -> Option<i64> {
+        let event = self.event;
+        *self.time.get_or_insert_with(|| event.time_millis())
+    }
+
+    /// The value of an operand (a catalog field from the memo).
+    pub(crate) fn value(&mut self, o: &Operand) -> Option<FieldValue<'e>> {
+        match o {
+            Operand::Field(FieldRef::Catalog(def)) => {
+                let ptr: *const crate::event::FieldDef = *def;
+                if let Some((_, v)) = self.fields.iter().find(|(p, _)| *p == ptr) {
+                    return v.clone();
+                }
+                let v = operand_value(o, self.event);
+                self.fields.push((ptr, v.clone()));
+                v
+            }
+            _ => operand_value(o, self.event),
         }
     }
 }

@@ -33,7 +33,8 @@ pub struct Restored {
 #[derive(Serialize)]
 struct SnapshotOut<'a> {
     format: u32,
-    newest: Option<i64>,
+    /// Newest event time per input and source: (source, input, time).
+    inputs: Vec<(&'static str, &'a str, i64)>,
     seq: u64,
     counters: Counters,
     rules: Vec<(&'a str, &'a RuleEntry)>,
@@ -42,7 +43,7 @@ struct SnapshotOut<'a> {
 #[derive(Deserialize)]
 struct SnapshotIn {
     format: u32,
-    newest: Option<i64>,
+    inputs: Vec<(String, String, i64)>,
     seq: u64,
     counters: Counters,
     rules: Vec<(String, RuleEntry)>,
@@ -101,7 +102,16 @@ impl StateStore {
         rules.sort_by(|a, b| a.0.cmp(b.0));
         let snap = SnapshotOut {
             format: FORMAT,
-            newest: self.newest,
+            inputs: {
+                let mut v: Vec<(&'static str, &str, i64)> = self
+                    .inputs
+                    .iter()
+                    .chain(self.current.as_ref().map(|(k, w)| (k, w)))
+                    .map(|((s, f), w)| (s.name(), &**f, w.newest))
+                    .collect();
+                v.sort_unstable();
+                v
+            },
             seq: self.seq,
             counters: Counters {
                 observed: self.stats.observed,
@@ -168,7 +178,21 @@ impl StateStore {
                 _ => restored.dropped += 1,
             }
         }
-        self.newest = snap.newest;
+        self.current = None;
+        self.inputs = snap
+            .inputs
+            .into_iter()
+            .filter_map(|(source, file, newest)| {
+                let source = crate::event::Source::from_name(&source)?;
+                Some((
+                    (source, std::sync::Arc::from(file)),
+                    super::Watermark {
+                        newest,
+                        touched: false,
+                    },
+                ))
+            })
+            .collect();
         self.seq = snap.seq;
         self.last_sweep = snap.seq;
         self.stats.observed = snap.counters.observed;

@@ -12,11 +12,12 @@ use std::hash::{Hash, Hasher};
 use picket_grammar::ast::AggFunc;
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
-use super::{at, operand_value, KeyState, Obs};
+use super::{at, KeyState, Obs, Reading};
 use crate::compile::ir::CmpOp;
 use crate::compile::stateful::{Window, WindowTest};
-use crate::event::{Event, FieldValue};
+use crate::event::FieldValue;
 
 /// What one event adds to one test of a window.
 #[derive(Clone, Copy, Debug)]
@@ -29,21 +30,30 @@ pub(crate) enum Value {
     Hash(u64),
 }
 
-/// The event's contribution to each test of the window, or `None` when an aggregated
-/// field is missing (such an event does not count and does not pass).
-pub(crate) fn values(w: &Window, event: &Event) -> Option<Vec<Value>> {
-    w.tests.iter().map(|t| value(t, event)).collect()
+/// The event's contribution to each test of the window, into `out`; false when an
+/// aggregated field is missing (such an event does not count and does not pass).
+pub(crate) fn values(w: &Window, reading: &mut Reading<'_>, out: &mut Vec<Value>) -> bool {
+    out.clear();
+    for t in &w.tests {
+        match value(t, reading) {
+            Some(v) => out.push(v),
+            None => return false,
+        }
+    }
+    true
 }
 
-fn value(t: &WindowTest, event: &Event) -> Option<Value> {
+fn value(t: &WindowTest, reading: &mut Reading<'_>) -> Option<Value> {
     let Some(arg) = &t.arg else {
         return Some(Value::One);
     };
-    let v = operand_value(arg, event)?;
+    let v = reading.value(arg)?;
     if matches!(t.func, AggFunc::Distinct) {
         let mut h = FxHasher::default();
         match &v {
             FieldValue::Str(s) => s.hash(&mut h),
+            FieldValue::Int(i) => i.hash(&mut h),
+            FieldValue::Ip(ip) => ip.hash(&mut h),
             other => other.to_string().hash(&mut h),
         }
         return Some(Value::Hash(h.finish()));
@@ -66,7 +76,7 @@ struct Part {
     min: Option<f64>,
     max: Option<f64>,
     /// Value hashes (`distinct`), as a multiset (repeats next to each other merged).
-    values: Vec<u64>,
+    values: SmallVec<[u64; 2]>,
 }
 
 /// Events of one key in one second.
@@ -74,8 +84,8 @@ struct Part {
 struct Bucket {
     sec: i64,
     count: u64,
-    /// One per test of the window.
-    parts: Vec<Part>,
+    /// One per test of the window (most windows have one: kept inline).
+    parts: SmallVec<[Part; 1]>,
 }
 
 impl Bucket {
@@ -83,16 +93,17 @@ impl Bucket {
         Bucket {
             sec,
             count: 0,
-            parts: vec![Part::default(); tests],
+            parts: smallvec::smallvec![Part::default(); tests],
         }
     }
 
-    /// Adds an event; per test, true when a distinct value hash was stored.
-    fn add(&mut self, values: &[Value], stored: &mut Vec<bool>) {
+    /// Adds an event; bit `i` of the result is set when test `i` stored a distinct
+    /// value hash.
+    fn add(&mut self, values: &[Value]) -> u64 {
         self.count += 1;
-        stored.clear();
-        for (part, v) in self.parts.iter_mut().zip(values) {
-            stored.push(match *v {
+        let mut stored = 0u64;
+        for (i, (part, v)) in self.parts.iter_mut().zip(values).enumerate() {
+            let kept = match *v {
                 Value::One => false,
                 Value::Num(n) => {
                     part.sum += n.max(0.0);
@@ -107,8 +118,10 @@ impl Bucket {
                     }
                     !recent
                 }
-            });
+            };
+            stored |= u64::from(kept) << i;
         }
+        stored
     }
 
     fn hashes(&self) -> usize {
@@ -121,16 +134,16 @@ impl Bucket {
 struct Running {
     count: u64,
     /// Per test: the sum.
-    sums: Vec<f64>,
+    sums: SmallVec<[f64; 1]>,
     /// Per test: occurrences per value hash (`distinct` only).
-    values: Vec<FxHashMap<u64, u32>>,
+    values: SmallVec<[FxHashMap<u64, u32>; 1]>,
 }
 
 impl Running {
     fn sized(&mut self, tests: usize) {
         if self.sums.len() != tests {
-            self.sums = vec![0.0; tests];
-            self.values = vec![FxHashMap::default(); tests];
+            self.sums = smallvec::smallvec![0.0; tests];
+            self.values = (0..tests).map(|_| FxHashMap::default()).collect();
         }
     }
 
@@ -145,14 +158,16 @@ impl Running {
         }
     }
 
-    fn add_values(&mut self, values: &[Value], stored: &[bool]) {
+    fn add_values(&mut self, values: &[Value], stored: u64) {
         self.sized(values.len());
         self.count += 1;
         for (i, v) in values.iter().enumerate() {
             match *v {
                 Value::One => {}
                 Value::Num(n) => self.sums[i] += n.max(0.0),
-                Value::Hash(h) if stored[i] => *self.values[i].entry(h).or_default() += 1,
+                Value::Hash(h) if stored >> i & 1 == 1 => {
+                    *self.values[i].entry(h).or_default() += 1
+                }
                 Value::Hash(_) => {}
             }
         }
@@ -214,6 +229,12 @@ fn holds(value: f64, op: CmpOp, limit: f64) -> bool {
     }
 }
 
+/// The most tests a window has (the grammar allows no more).
+const MAX_TESTS: usize = picket_grammar::MAX_WINDOW_TESTS;
+
+/// The values of a window's tests.
+type Aggs = [f64; MAX_TESTS];
+
 /// A number in an explanation: integers without a fraction.
 fn num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -249,23 +270,26 @@ impl WindowKey {
         &mut self,
         w: &Window,
         obs: &Obs,
-        values: Option<Vec<Value>>,
+        values: Option<&[Value]>,
     ) -> Option<String> {
         let values = values?;
         let n = w.tests.len();
         let span = w.over_ms / 1000;
         let sec = obs.time.div_euclid(1000);
-        let mut stored = Vec::with_capacity(n);
         let newest = self.buckets.back().map(|b| b.sec);
         if newest.is_none_or(|last| sec >= last) {
             // In order: the tail is the window that ends here.
             if newest != Some(sec) {
+                if self.buckets.capacity() == 0 {
+                    // Most keys see one second only: room for one bucket, not four.
+                    self.buckets.reserve_exact(1);
+                }
                 self.buckets.push_back(Bucket::new(sec, n));
             }
             let last = self.buckets.len() - 1;
-            self.buckets[last].add(&values, &mut stored);
-            self.hashes += stored.iter().filter(|s| **s).count();
-            self.tail.add_values(&values, &stored);
+            let stored = self.buckets[last].add(values);
+            self.hashes += stored.count_ones() as usize;
+            self.tail.add_values(values, stored);
             while self.buckets[self.tail_start].sec < sec - span {
                 self.tail.remove(&self.buckets[self.tail_start]);
                 self.tail_start += 1;
@@ -282,10 +306,10 @@ impl WindowKey {
                 self.tail_start += 1;
             }
         }
-        self.buckets[pos].add(&values, &mut stored);
-        self.hashes += stored.iter().filter(|s| **s).count();
+        let stored = self.buckets[pos].add(values);
+        self.hashes += stored.count_ones() as usize;
         if pos >= self.tail_start {
-            self.tail.add_values(&values, &stored);
+            self.tail.add_values(values, stored);
         }
         if w.grows() {
             return self.sweep(w, sec, span);
@@ -305,13 +329,7 @@ impl WindowKey {
 
     /// Each test's value over buckets `from..=to`; growing ones from `running` when it
     /// covers exactly that run.
-    fn aggregates(
-        &self,
-        w: &Window,
-        from: usize,
-        to: usize,
-        running: Option<&Running>,
-    ) -> Vec<f64> {
+    fn aggregates(&self, w: &Window, from: usize, to: usize, running: Option<&Running>) -> Aggs {
         let computed;
         let running = match running {
             Some(r) => r,
@@ -324,29 +342,27 @@ impl WindowKey {
                 &computed
             }
         };
-        w.tests
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let run = self.buckets.range(from..=to);
-                match t.func {
-                    AggFunc::Count | AggFunc::Distinct | AggFunc::Sum => running.growing(i, t.func),
-                    AggFunc::Min => run
-                        .filter_map(|b| b.parts[i].min)
-                        .fold(f64::INFINITY, f64::min),
-                    AggFunc::Max => run
-                        .filter_map(|b| b.parts[i].max)
-                        .fold(f64::NEG_INFINITY, f64::max),
-                    AggFunc::Avg => {
-                        if running.count == 0 {
-                            0.0
-                        } else {
-                            running.sums.get(i).copied().unwrap_or(0.0) / running.count as f64
-                        }
+        let mut out = [0.0; MAX_TESTS];
+        for (i, t) in w.tests.iter().enumerate().take(MAX_TESTS) {
+            let run = self.buckets.range(from..=to);
+            out[i] = match t.func {
+                AggFunc::Count | AggFunc::Distinct | AggFunc::Sum => running.growing(i, t.func),
+                AggFunc::Min => run
+                    .filter_map(|b| b.parts[i].min)
+                    .fold(f64::INFINITY, f64::min),
+                AggFunc::Max => run
+                    .filter_map(|b| b.parts[i].max)
+                    .fold(f64::NEG_INFINITY, f64::max),
+                AggFunc::Avg => {
+                    if running.count == 0 {
+                        0.0
+                    } else {
+                        running.sums.get(i).copied().unwrap_or(0.0) / running.count as f64
                     }
                 }
-            })
-            .collect()
+            };
+        }
+        out
     }
 
     /// The windows that hold second `sec`: each starting at a bucket in
@@ -361,12 +377,10 @@ impl WindowKey {
                 run.add(&self.buckets[end]);
                 end += 1;
             }
-            let aggs: Vec<f64> = w
-                .tests
-                .iter()
-                .enumerate()
-                .map(|(i, t)| run.growing(i, t.func))
-                .collect();
+            let mut aggs = [0.0; MAX_TESTS];
+            for (i, t) in w.tests.iter().enumerate().take(MAX_TESTS) {
+                aggs[i] = run.growing(i, t.func);
+            }
             if self.pass(w, &aggs) {
                 return Some(explain(w, &aggs, from, self.buckets[end - 1].sec));
             }
@@ -383,11 +397,18 @@ impl WindowKey {
 
 impl KeyState for WindowKey {
     fn bytes(&self) -> usize {
-        let parts = self.buckets.front().map_or(0, |b| b.parts.len());
-        self.buckets.len() * (std::mem::size_of::<Bucket>() + parts * std::mem::size_of::<Part>())
-            + self.hashes * 8
-            + self.tail.values.iter().map(|m| m.len() * 16).sum::<usize>()
-            + std::mem::size_of::<Self>()
+        use std::mem::size_of;
+        let tests = self.tail.sums.len();
+        let map = |len: usize| (len * (size_of::<(u64, u32)>() + 1)) * 3 / 2;
+        self.buckets.capacity() * size_of::<Bucket>()
+            + if tests > 1 {
+                self.buckets.len() * tests * size_of::<Part>()
+            } else {
+                0
+            }
+            + self.hashes * size_of::<u64>()
+            + tests * (size_of::<f64>() + size_of::<FxHashMap<u64, u32>>())
+            + self.tail.values.iter().map(|m| map(m.len())).sum::<usize>()
     }
 
     fn expire(&mut self, horizon_ms: i64, span_ms: i64) -> bool {
@@ -462,7 +483,7 @@ impl AnomalyKey {
         &mut self,
         w: &Window,
         obs: &Obs,
-        values: Option<Vec<Value>>,
+        values: Option<&[Value]>,
     ) -> Option<String> {
         let values = values?;
         let (Some(limit), Some(test)) = (&w.baseline, w.tests.first()) else {
@@ -513,7 +534,7 @@ impl AnomalyKey {
 
 impl KeyState for AnomalyKey {
     fn bytes(&self) -> usize {
-        self.open.len() * 16 + std::mem::size_of::<Self>()
+        self.open.capacity() * std::mem::size_of::<(i64, f64)>()
     }
 
     fn expire(&mut self, horizon_ms: i64, span_ms: i64) -> bool {
