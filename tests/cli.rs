@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
+use picket::compile::stateful::{StageOp, Stateful};
+use picket::compile::{compile, PackFiles};
 use picket_tests::{picket, repo};
 use serde_json::Value;
 
@@ -14,6 +16,34 @@ fn builtin_rule_ids() -> BTreeSet<String> {
     rules
         .iter()
         .map(|r| r["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+/// One day, in milliseconds: the sample logs cover less than that (one calendar day).
+const SAMPLES_SPAN_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Built-in rules that cannot fire on one day of logs: a stage of theirs learns a
+/// baseline for a day or more (`after learning 14d`), and nothing passes it while it
+/// learns.
+fn rules_needing_more_history_than_the_samples() -> BTreeSet<String> {
+    let compiled = compile(&[PackFiles::builtin()]);
+    compiled
+        .pack
+        .rules
+        .iter()
+        .filter(|rule| match &rule.stateful {
+            Some(Stateful::Stages(stages)) => stages.iter().any(|stage| match &stage.kind {
+                StageOp::Baseline(b) => b.learning_ms >= SAMPLES_SPAN_MS,
+                StageOp::Window(w) => w.baseline.as_ref().is_some_and(|b| {
+                    i64::try_from(b.min_history)
+                        .unwrap_or(i64::MAX)
+                        .saturating_mul(w.over_ms)
+                        >= SAMPLES_SPAN_MS
+                }),
+            }),
+            Some(Stateful::Sequence(_)) | None => false,
+        })
+        .map(|rule| rule.meta.id.clone())
         .collect()
 }
 
@@ -47,8 +77,16 @@ fn scanning_the_samples_fires_every_builtin_rule() {
         .iter()
         .map(|f| f["rule"]["id"].as_str().expect("rule id").to_string())
         .collect();
+    // The samples hold one day of logs: a rule that learns a baseline for a day or more
+    // cannot fire on them, whatever they contain, so it is not expected to.
+    let need_history = rules_needing_more_history_than_the_samples();
     let all = builtin_rule_ids();
-    let silent: Vec<_> = all.difference(&fired).collect();
+    assert!(
+        need_history.is_subset(&all),
+        "{need_history:?} are not built-in rules"
+    );
+    let expected: BTreeSet<String> = all.difference(&need_history).cloned().collect();
+    let silent: Vec<_> = expected.difference(&fired).collect();
     assert!(
         silent.is_empty(),
         "rules that found nothing in the samples: {silent:?}"

@@ -12,6 +12,7 @@ as CloudWatch Logs exports them) and in a custom v5 format with a header (as del
 S3), Route 53 Resolver query logs (JSON lines), and EKS audit events (JSON lines, and one
 CloudWatch Logs subscription payload).
 """
+import base64
 import datetime as dt
 import gzip
 import hashlib
@@ -186,6 +187,10 @@ APP = [("i-0b2c3d4e5f6071833", "10.0.12.18", "eni-0b22c33d44e55f661", SUB_APP, "
        ("i-0b2c3d4e5f6071844", "10.0.12.26", "eni-0b22c33d44e55f662", SUB_APP, "orders-2"),
        ("i-0d4e5f60718293a4b", "10.0.12.34", "eni-0c1d2e3f4a5b6c7d8", SUB_APP, "batch-3")]
 BATCH_HOST = APP[2]  # the instance the miner lands on
+# Remote access into the VPC: a Linux bastion (SSH) and a Windows jump host (RDP), both
+# in the public subnet with their ports open to the internet.
+BASTION = ("i-0a1b2c3d4e5f60744", "10.0.1.10", "eni-0a11b22c33d44e553", SUB_WEB, "bastion-1")
+JUMP_WIN = ("i-0a1b2c3d4e5f60755", "10.0.1.52", "eni-0a11b22c33d44e554", SUB_WEB, "jump-win-1")
 DB_IP = "10.0.20.45"
 CACHE_IP = "10.0.20.61"
 NODES = [("i-0e5f60718293a4b5c", "10.1.34.201", "eni-0d33e44f55a66b771", SUB_EKS_A, "ip-10-1-34-201.ec2.internal"),
@@ -200,8 +205,12 @@ ATTACKER_KALI = "203.0.113.66"
 ATTACKER_PARROT = "198.51.100.140"
 ATTACKER_PENTOO = "192.0.2.77"
 ROOT_LOGIN_IP = "198.51.100.23"
+SSH_GUESSER = "203.0.113.87"
+RDP_GUESSER = "198.51.100.91"
 POOL_IPS = {"xmr-eu1.nanopool.org": "198.51.100.77", "pool.supportxmr.com": "203.0.113.99",
             "gulf.moneroocean.stream": "203.0.113.150"}
+EXFIL_DOMAIN = "t.cdnsync.example"  # the attacker's name server answers for it
+FLOOD_TARGET = "203.0.113.171"  # a web shop on the internet
 INTERNET_CLIENTS = ["203.0.113.%d" % i for i in range(2, 60)] + ["198.51.100.%d" % i for i in range(30, 70)]
 
 UA_CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -234,6 +243,8 @@ def ua_parrot(command):
 
 UA_PENTOO = ("aws-cli/1.36.5 md/Botocore#1.35.64 ua/2.0 os/linux#6.6.47-pentoo md/arch#x86_64 lang/python#3.12.7 "
              "md/pyimpl#CPython cfg/retry-mode#legacy botocore/1.35.64")
+UA_PENTOO_BOTO3 = ("Boto3/1.35.64 md/Botocore#1.35.64 ua/2.0 os/linux#6.6.47-pentoo md/arch#x86_64 lang/python#3.12.7 "
+                   "md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.64")
 UA_TERRAFORM = ("APN/1.0 HashiCorp/1.0 Terraform/1.9.8 (+https://www.terraform.io) terraform-provider-aws/5.76.0 "
                 "(+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.32.4 ua/2.1 os/linux "
                 "lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/%s")
@@ -292,12 +303,12 @@ def ct_record(t, ui, source, name, region="us-east-1", ip=None, ua=None, req=Non
     return r
 
 
-def console_login(t, ui, ip, ua, success, mfa):
+def console_login(t, ui, ip, ua, success, mfa, failure="Failed authentication"):
     """A ConsoleLogin sign-in event (no requestID; a failure has an errorMessage, no errorCode)."""
     r = {"eventVersion": "1.11", "userIdentity": ui, "eventTime": iso(t), "eventSource": "signin.amazonaws.com",
          "eventName": "ConsoleLogin", "awsRegion": "us-east-1", "sourceIPAddress": ip, "userAgent": ua}
     if not success:
-        r["errorMessage"] = "Failed authentication"
+        r["errorMessage"] = failure
     r["requestParameters"] = None
     r["responseElements"] = {"ConsoleLogin": "Success" if success else "Failure"}
     r["additionalEventData"] = {"LoginTo": "https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB_us-east-1_" + hexid(16),
@@ -578,6 +589,11 @@ def events_benign_us():
     bob_signin = {"type": "IAMUser", "principalId": BOB.id, "arn": BOB.arn, "accountId": ACCOUNT, "userName": "bob.martin"}
     out.append(console_login(t_login - dt.timedelta(minutes=2), bob_signin, OFFICE_IPS[1], UA_CHROME, success=False, mfa=False))
     out.append(console_login(t_login, bob_signin, OFFICE_IPS[1], UA_CHROME, success=True, mfa=True))
+    # After lunch his session has expired: three mistyped passwords, then the right one.
+    t_relogin = at(13, 52, 18)
+    for back in (81, 54, 23):
+        out.append(console_login(t_relogin - dt.timedelta(seconds=back), bob_signin, OFFICE_IPS[1], UA_CHROME, success=False, mfa=False))
+    out.append(console_login(t_relogin, bob_signin, OFFICE_IPS[1], UA_CHROME, success=True, mfa=True))
     for _ in range(150):
         t = rand_time(OFFICE, start=at(8, 15), end=at(17, 45))
         src, name, req = read_call(None)
@@ -591,6 +607,17 @@ def events_benign_us():
         out.append(ct_record(t, BACKUP_USER.identity(), "s3.amazonaws.com", "ListBuckets", region=R, ip="192.0.2.50",
                              ua="rclone/v1.68.2", req={"Host": "s3.amazonaws.com"},
                              error=access_denied(BACKUP_USER.identity(), "s3:ListAllMyBuckets", "*")))
+
+    # The orders service's payout job lost read access to one secret: it retries the same
+    # refused call every half minute until it gives up.
+    inst = APP[1]
+    secret = "arn:aws:secretsmanager:us-east-1:%s:secret:prod/orders/payouts-api-key-Xy12Zq" % ACCOUNT
+    t = at(16, 5, 12)
+    for _ in range(10):
+        ui = APP_ROLE.identity(inst[0], ec2=True, created=at(15, 41, 3))
+        out.append(ct_record(t, ui, "secretsmanager.amazonaws.com", "GetSecretValue", region=R, ip=inst[1], ua=UA_JAVA,
+                             req={"secretId": secret}, error=access_denied(ui, "secretsmanager:GetSecretValue", secret)))
+        t += dt.timedelta(seconds=rng.randint(28, 33))
 
     # CI: the ci-deploy user from the Jenkins NAT address, and Terraform runs through terraform-apply.
     for _ in range(110):
@@ -903,11 +930,64 @@ def events_attack():
         out.append(ct_record(t, k, src, name, region=R, ip=ATTACKER_PENTOO, ua=UA_PENTOO, req=req,
                              error=access_denied(k, denied, "arn:aws:iam::%s:user/%s" % (ACCOUNT, req["userName"]), scp=True) if denied else None))
         t += dt.timedelta(seconds=rng.randint(15, 50))
+    # Then an enumerate-iam style sweep: one read call after the other, across services,
+    # to learn what the key may do; most of them are refused.
+    def refused(src, name):
+        action = "%s:%s" % (src.split(".")[0], name.replace("20150331", ""))
+        if src == "ec2.amazonaws.com":
+            return ("Client.UnauthorizedOperation", "You are not authorized to perform this operation. User: %s is not authorized "
+                    "to perform: %s because no identity-based policy allows the %s action" % (k["arn"], action, action))
+        if src == "secretsmanager.amazonaws.com":
+            return access_denied(k, action, scp=True)
+        code, message = access_denied(k, action)
+        return ("AccessDeniedException" if src in ("organizations.amazonaws.com", "lambda.amazonaws.com", "kms.amazonaws.com")
+                else code, message)
+    sweep = [("iam.amazonaws.com", "GetUser", None, True),
+             ("iam.amazonaws.com", "ListGroups", None, False),
+             ("iam.amazonaws.com", "ListPolicies", {"scope": "All", "onlyAttached": False}, False),
+             ("iam.amazonaws.com", "GetAccountSummary", None, False),
+             ("iam.amazonaws.com", "ListInstanceProfiles", None, False),
+             ("iam.amazonaws.com", "ListVirtualMFADevices", None, False),
+             ("iam.amazonaws.com", "ListSAMLProviders", None, False),
+             ("iam.amazonaws.com", "ListOpenIDConnectProviders", None, False),
+             ("iam.amazonaws.com", "GetCredentialReport", None, False),
+             ("organizations.amazonaws.com", "DescribeOrganization", None, False),
+             ("organizations.amazonaws.com", "ListAccounts", None, False),
+             ("ec2.amazonaws.com", "DescribeInstances", {"instancesSet": {}, "filterSet": {}}, True),
+             ("ec2.amazonaws.com", "DescribeVpcs", {"vpcSet": {}, "filterSet": {}}, False),
+             ("ec2.amazonaws.com", "DescribeSnapshots", {"snapshotSet": {}, "ownersSet": {"items": [{"owner": "self"}]}, "filterSet": {}}, False),
+             ("ec2.amazonaws.com", "DescribeKeyPairs", {"keySet": {}, "filterSet": {}}, False),
+             ("ec2.amazonaws.com", "DescribeSecurityGroups", {"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}}, False),
+             ("s3.amazonaws.com", "ListBuckets", {"Host": "s3.amazonaws.com"}, True),
+             ("lambda.amazonaws.com", "ListFunctions20150331", {"functionVersion": "ALL"}, False),
+             ("kms.amazonaws.com", "ListKeys", None, False),
+             ("secretsmanager.amazonaws.com", "ListSecrets", None, False),
+             ("ecr.amazonaws.com", "DescribeRepositories", None, True),
+             ("eks.amazonaws.com", "ListClusters", None, True),
+             ("dynamodb.amazonaws.com", "ListTables", None, True)]
+    for src, name, req, allowed in sweep:
+        t += dt.timedelta(seconds=rng.randint(1, 4))
+        out.append(ct_record(t, k, src, name, region=R, ip=ATTACKER_PENTOO, ua=UA_PENTOO_BOTO3, req=req,
+                             error=None if allowed else refused(src, name)))
     for i in range(4):
         t += dt.timedelta(seconds=rng.randint(5, 25))
         out.append(s3_data(t, k, "GetObject", "acme-terraform-state", "prod/terraform.tfstate" if i == 0 else "prod/terraform.tfstate.backup",
                            ip=ATTACKER_PENTOO, ua=UA_PENTOO,
                            error=("AccessDenied", "Access Denied") if i > 1 else None))
+
+    # 11:30 password spraying on the console from the address that then gets in as root:
+    # IAM user names first (unknown names are hidden in the log), then root.
+    t = at(11, 30, 14)
+    for name in ("admin", "bob.martin", "administrator", "ci-deploy", "legacy-backup", "alice.nguyen"):
+        user = {"bob.martin": BOB, "ci-deploy": CI_DEPLOY, "legacy-backup": BACKUP_USER}.get(name)
+        if user:
+            ui = {"type": "IAMUser", "principalId": user.id, "accountId": ACCOUNT, "accessKeyId": "", "userName": user.name}
+            failure = "Failed authentication"
+        else:
+            ui = {"type": "IAMUser", "accountId": ACCOUNT, "accessKeyId": "", "userName": "HIDDEN_DUE_TO_SECURITY_REASONS"}
+            failure = "No username found in supplied account"
+        out.append(console_login(t, ui, ROOT_LOGIN_IP, UA_FIREFOX_ATTACKER, success=False, mfa=False, failure=failure))
+        t += dt.timedelta(seconds=rng.randint(70, 95))
 
     # 11:39 root: a failed and then a successful console sign-in, without MFA, then API calls.
     root_signin = dict(root_identity(console=False), accessKeyId="")
@@ -949,7 +1029,15 @@ def write_cloudtrail():
             batch = [r for r in recs if iso(lo) <= r["eventTime"] < iso(hi)]
             if not batch:
                 continue
-            rng.shuffle(batch)  # CloudTrail does not order records within a file
+            # CloudTrail does not order records within a file, but a record is never far
+            # from its time: its files cover about five minutes each.
+            chunks = {}
+            for r in batch:
+                chunks.setdefault(r["eventTime"][:15] + str(int(r["eventTime"][15]) // 5), []).append(r)
+            batch = []
+            for key in sorted(chunks):
+                rng.shuffle(chunks[key])
+                batch += chunks[key]
             delivered = hi + dt.timedelta(minutes=rng.randint(3, 9))
             if delivered.day != DAY.day:
                 delivered = at(23, 59)
@@ -1001,6 +1089,31 @@ def flow_pair(t, inst, local_port, remote_ip, remote_port, proto=6, initiated_by
         recs.append(dict(inst=inst, proto=proto, pkts=max(1, pkts + rng.randint(-3, 3)), bytes=size if i == 0 else int(size * rng.uniform(0.3, 3)),
                          start=start, end=end, action=action, path=path_egress if r["direction"] == "egress" else "-",
                          flags=r["flags"] if proto == 6 and not established else 0, **{k: v for k, v in r.items() if k != "flags"}))
+    return recs
+
+
+def flow_record(inst, src, dst, sport, dport, start, end, pkts, size, direction, proto=6, flags=0, path="1"):
+    """One record: one direction of one 5-tuple in one capture window."""
+    return dict(inst=inst, srcaddr=src, dstaddr=dst, srcport=sport, dstport=dport, proto=proto, pkts=pkts, bytes=size,
+                start=start, end=end, action="ACCEPT", direction=direction, path=path if direction == "egress" else "-",
+                flags=flags if proto == 6 else 0)
+
+
+def long_stream(inst, local_port, remote_ip, remote_port, proto, t, minutes, out_rate, out_size, in_rate, in_size,
+                path="1"):
+    """A connection (or UDP stream) the instance opens and keeps busy for some minutes: a record a minute each way,
+    packet counts close to the given rates (packets a minute), `*_size` bytes a packet."""
+    recs = []
+    for m in range(minutes):
+        start = epoch(t) + 60 * m
+        for direction, rate, size in (("egress", out_rate, out_size), ("ingress", in_rate, in_size)):
+            pkts = int(rate * rng.uniform(0.96, 1.04))
+            src, dst, sport, dport = ((inst[1], remote_ip, local_port, remote_port) if direction == "egress"
+                                      else (remote_ip, inst[1], remote_port, local_port))
+            # SYN (egress) and SYN-ACK (ingress) in the first minute, FIN in the last.
+            flags = ((2 if direction == "egress" else 18) if m == 0 else 0) | (1 if m == minutes - 1 else 0)
+            recs.append(flow_record(inst, src, dst, sport, dport, start, start + 59, pkts, pkts * size, direction,
+                                    proto=proto, flags=flags, path=path))
     return recs
 
 
@@ -1066,6 +1179,42 @@ def flows_app_vpc():
         inst = rng.choice(WEB + APP)
         recs.append({"inst": inst, "nodata": True, "status": "NODATA", "start": epoch(t), "end": epoch(t) + 60})
     recs.append({"inst": WEB[1], "nodata": True, "status": "SKIPDATA", "start": epoch(at(3, 12)), "end": epoch(at(3, 13))})
+    # Remote access. Admins' SSH sessions to the bastion and RDP sessions to the Windows
+    # jump host from the office: one connection each, a record a minute while it lasts.
+    for host, port, sessions in ((BASTION, 22, [(at(8, 41, 5), 34), (at(11, 2, 40), 18), (at(14, 27, 9), 51), (at(17, 55, 30), 12)]),
+                                 (JUMP_WIN, 3389, [(at(9, 15, 44), 47), (at(13, 20, 2), 26), (at(16, 38, 51), 39)])):
+        for start, minutes in sessions:
+            ip, cport = rng.choice(OFFICE_IPS), rng.randint(49152, 65535)
+            for m in range(minutes):
+                recs += flow_pair(start + dt.timedelta(minutes=m), host, port, ip, cport, initiated_by_local=False,
+                                  path_egress="8", established=m > 0)
+    # The deploy job connects through the bastion from the CI NAT address: three short SSH
+    # connections per hourly run.
+    for hour in range(7, 24):
+        t = at(hour, 47, rng.randrange(60))
+        for _ in range(3):
+            recs += flow_pair(t, BASTION, 22, CI_NAT_IP, eph(), initiated_by_local=False, path_egress="8")
+            t += dt.timedelta(seconds=rng.randint(4, 20))
+    # Scanners that try a handful of ports of one server at once (all dropped).
+    for t, web, ip in ((at(16, 12, 31), WEB[0], "192.0.2.233"), (at(23, 53, 8), WEB[1], "203.0.113.244")):
+        sport = rng.randint(40000, 60000)
+        for port in (21, 22, 23, 25, 80, 110, 445, 3389, 8080):
+            recs += flow_pair(t, web, port, ip, sport, initiated_by_local=False, action="REJECT", pkts=1, size=44)
+            t += dt.timedelta(seconds=rng.randint(1, 3))
+    # Heavy but ordinary traffic to the internet. The orders service's nightly settlement
+    # run calls the payments API without reusing connections: 2,400 short HTTPS
+    # connections in under a minute, each from its own port, a request and its answer each
+    # (about 24,000 packets out in all).
+    t = at(1, 0, 3)
+    for cport in rng.sample(range(32768, 61000), 2400):
+        recs += flow_pair(t, APP[0], cport, "203.0.113.200", 443, pkts=rng.randint(8, 12), path_egress="1")
+        t += dt.timedelta(milliseconds=rng.randint(12, 28))
+    # The bastion's IPsec tunnel to the office (NAT traversal, UDP 4500) carries the
+    # nightly file sync: about 260,000 packets a minute out for 20 minutes.
+    recs += long_stream(BASTION, 4500, OFFICE_IPS[0], 4500, 17, at(2, 0, 6), 20, 260000, 1290, 90000, 120, path="8")
+    # orders-1 uploads the nightly export to S3 over one connection: some 95,000 packets a
+    # minute from one source port, for three minutes.
+    recs += long_stream(APP[0], eph(), "192.0.2.41", 443, 6, at(3, 10, 22), 3, 95000, 1440, 31000, 52)
     # Attack: from 12:31 the batch host keeps a stratum connection to two pools.
     # The stratum connections stay open: after the first minute the records carry no SYN/FIN.
     pool_port = 48812
@@ -1079,6 +1228,57 @@ def flows_app_vpc():
         recs += flow_pair(t, BATCH_HOST, 51930, POOL_IPS["pool.supportxmr.com"], 3333, pkts=rng.randint(6, 14),
                           size=rng.randint(900, 2600), established=t > at(15, 3))
         t += dt.timedelta(minutes=rng.randint(8, 14))
+    # Attack: at 21:12 the batch host joins a flood against a web shop: a SYN flood on its
+    # port 443 for 68 seconds at about 2,500 packets a second, the source port cycling
+    # through 3,000 values (1025-4024). The flow log keeps one record per source port and
+    # capture window (about 50 SYNs each in the first, full minute; 7 in the next 8
+    # seconds). The target does not answer.
+    t0, t1, rate, nports = at(21, 12, 14), at(21, 13, 22), 2500, 3000
+    w = t0
+    while w < t1:
+        w_end = min(w + dt.timedelta(seconds=60), t1)
+        per_port = rate * (w_end - w).total_seconds() / nports
+        for i in range(nports):
+            pkts = max(1, int(per_port * rng.uniform(0.95, 1.05)))
+            start = epoch(w) + i // rate
+            recs.append(flow_record(BATCH_HOST, BATCH_HOST[1], FLOOD_TARGET, 1025 + i, 443, start, epoch(w_end) - 1,
+                                    pkts, pkts * 60, "egress", flags=2))
+        w = w_end
+    # Attack: just before midnight an internet address guesses SSH passwords on the bastion
+    # (a new connection every few seconds, each from its own port; sshd answers each),
+    # and another guesses RDP passwords on the Windows jump host.
+    for host, port, ip, t, n, gap in ((BASTION, 22, SSH_GUESSER, at(23, 46, 12), 46, (3, 7)),
+                                      (JUMP_WIN, 3389, RDP_GUESSER, at(23, 50, 41), 34, (4, 9))):
+        cport = rng.randint(38000, 42000)
+        for _ in range(n):
+            recs += flow_pair(t, host, port, ip, cport, initiated_by_local=False, path_egress="8",
+                              pkts=rng.randint(10, 22), size=rng.randint(1800, 4200))
+            cport += rng.randint(1, 3)
+            t += dt.timedelta(seconds=rng.randint(*gap))
+    # Attack: at 23:56 the batch host SYN-scans the top 100 TCP ports of orders-2, from one
+    # source port, in random order. Its own interface lets the probes out; orders-2's
+    # security group drops all but its job-queue port 9999, which answers.
+    target = APP[1]
+    ports = [7, 9, 13, 21, 22, 23, 25, 26, 37, 53, 79, 80, 81, 88, 106, 110, 111, 113, 119, 135, 139, 143, 144, 179, 199,
+             389, 427, 443, 444, 445, 465, 513, 514, 515, 543, 544, 548, 554, 587, 631, 646, 873, 990, 993, 995, 1025, 1026,
+             1027, 1028, 1029, 1110, 1433, 1720, 1723, 1755, 1900, 2000, 2001, 2049, 2121, 2717, 3000, 3128, 3306, 3389,
+             3986, 4899, 5000, 5009, 5051, 5060, 5101, 5190, 5357, 5432, 5631, 5666, 5800, 5900, 6000, 6001, 6646, 7070,
+             8000, 8008, 8009, 8080, 8081, 8443, 8888, 9100, 9999, 10000, 32768, 49152, 49153, 49154, 49155, 49156, 49157]
+    rng.shuffle(ports)
+    t = at(23, 56, 3)
+    sport = 58214
+    for port in ports:
+        start = epoch(t)
+        opened = port == 9999
+        probe = dict(srcaddr=BATCH_HOST[1], dstaddr=target[1], srcport=sport, dstport=port, proto=6, start=start,
+                     end=start + rng.randint(1, 3), pkts=1 if opened else 2, bytes=44 if opened else 88, flags=2 if not opened else 6)
+        recs.append(dict(probe, inst=BATCH_HOST, action="ACCEPT", direction="egress", path="1"))
+        recs.append(dict(probe, inst=target, action="ACCEPT" if opened else "REJECT", direction="ingress", path="-"))
+        if opened:
+            answer = dict(probe, srcaddr=target[1], dstaddr=BATCH_HOST[1], srcport=port, dstport=sport, flags=18, bytes=44)
+            recs.append(dict(answer, inst=target, action="ACCEPT", direction="egress", path="1"))
+            recs.append(dict(answer, inst=BATCH_HOST, action="ACCEPT", direction="ingress", path="-"))
+        t += dt.timedelta(milliseconds=rng.randint(150, 450))
     recs.sort(key=lambda r: (r["start"], r["inst"][2]))
     header = " ".join(V5_FIELDS)
     body = header + "\n" + "\n".join(flow_lines(recs, v5=True)) + "\n"
@@ -1109,11 +1309,28 @@ def flows_eks_vpc():
     for _ in range(50):
         t = rand_time()
         recs.append({"inst": rng.choice(NODES), "nodata": True, "status": "NODATA", "start": epoch(t), "end": epoch(t) + 60})
+    # A node downloads a large model file from a CDN over HTTP/3 (QUIC, UDP 443): about
+    # 1.1 million packets a minute in, and 280,000 acknowledgements out, for four minutes.
+    recs += long_stream(NODES[2], eph(), "192.0.2.190", 443, 17, at(5, 40, 31), 4, 280000, 78, 1100000, 1350)
     # Attack: after the privileged pod (12:16) the node's host network talks to a pool.
     t = at(12, 24, 5)
     while t < at(23, 50):
         recs += flow_pair(t, MINER_NODE, 43718, POOL_IPS["pool.supportxmr.com"], 3333, pkts=rng.randint(6, 14), size=rng.randint(900, 2600))
         t += dt.timedelta(minutes=rng.randint(10, 20))
+    # Attack: at 21:12:40 the node joins the flood on the web shop with UDP: eight sockets,
+    # each with its own source port, to port 80, about 6,000 packets a second in all, for
+    # two and a half minutes. A few records, a minute each, with very large packet counts.
+    sports = rng.sample(range(32768, 61000), 8)
+    t0, t1 = at(21, 12, 40), at(21, 15, 10)
+    w = t0
+    while w < t1:
+        w_end = min(w + dt.timedelta(seconds=60), t1)
+        per_socket = 6000 * (w_end - w).total_seconds() / len(sports)
+        for sport in sports:
+            pkts = int(per_socket * rng.uniform(0.97, 1.03))
+            recs.append(flow_record(MINER_NODE, MINER_NODE[1], FLOOD_TARGET, sport, 80, epoch(w), epoch(w_end) - 1,
+                                    pkts, pkts * 540, "egress", proto=17))
+        w = w_end
     recs.sort(key=lambda r: (r["start"], r["inst"][2]))
     body = "\n".join(flow_lines(recs, v5=False)) + "\n"
     write("vpcflow/cloudwatch-export/eks-vpc-flowlogs-2026-11-20.log", body.encode())
@@ -1174,6 +1391,39 @@ def write_dns():
         node = rng.choice(NODES)
         name, qtype, ans = rng.choice(BENIGN_NAMES[:2] + BENIGN_NAMES[12:19])
         eks_recs.append(dns_record(t, node, VPC_EKS, name, qtype, ans))
+    # Long hashed names that are not a data channel. Each server's anti-virus agent checks
+    # the same twelve file hashes (SHA-1, 40 hex characters) every four hours.
+    av_names = ["%s.hash.av-reputation.example" % hashlib.sha1(("agent-file/%d" % i).encode()).hexdigest()
+                for i in range(12)]
+    for inst in WEB + APP:
+        t = at(0, rng.randrange(60), rng.randrange(60))
+        while t < at(24):
+            for name in av_names:
+                app_recs.append(dns_record(t, inst, VPC_APP, name, "A", ["127.0.0.1"]))
+                t += dt.timedelta(milliseconds=rng.randint(200, 1500))
+            t += dt.timedelta(hours=4)
+    # A synthetic check on a node resolves the 22 load balancers of the cluster's
+    # Services every three hours: long, high-entropy names, all different, but hyphenated
+    # (a<32 hex>-<number>, as Kubernetes names them).
+    lb_names = []
+    for i in range(22):
+        digest = hashlib.md5(("service/%d" % i).encode()).hexdigest()
+        lb_names.append(("a%s-%d.us-east-1.elb.amazonaws.com" % (digest, 1000000000 + int(digest[:8], 16) % 999999999),
+                         ["192.0.2.%d" % (160 + i)]))
+    for hour in range(1, 24, 3):
+        t = at(hour, 5, rng.randrange(10))
+        for name, ans in lb_names:
+            eks_recs.append(dns_record(t, NODES[1], VPC_EKS, name, "A", ans))
+            t += dt.timedelta(milliseconds=rng.randint(50, 400))
+    # Attack: from 13:41 the batch host sends data out over DNS: 480 queries in eight
+    # minutes under a domain whose name server the attacker runs, each carrying 35 bytes as
+    # a 56-character base32 first label, then a sequence number. The server answers
+    # NXDOMAIN to each.
+    t = at(13, 41, 12)
+    for seq in range(480):
+        chunk = base64.b32encode(bytes(rng.getrandbits(8) for _ in range(35))).decode().lower()
+        app_recs.append(dns_record(t, BATCH_HOST, VPC_APP, "%s.%x.%s" % (chunk, seq, EXFIL_DOMAIN), "A", (), rcode="NXDOMAIN"))
+        t += dt.timedelta(milliseconds=rng.randint(600, 1400))
     # Attack: SSRF probe with a rebinding name on web-1, then the miner's pool lookups.
     for s in (0, 2, 5):
         app_recs.append(dns_record(at(13, 5, 10 + s), WEB[0], VPC_APP, "169.254.169.254.nip.io", "A", ["169.254.169.254"]))
