@@ -19,6 +19,6 @@ pub mod suggest;
 
 pub use ast::Span;
 pub use diagnostic::{Diagnostic, Label, Severity};
-pub use parser::{parse_condition, parse_detection, MAX_NESTING, MAX_OPERATORS};
+pub use parser::{parse_condition, parse_detection, MAX_NESTING, MAX_OPERATORS, MAX_WINDOW_TESTS};
 pub use print::to_sexpr;
 pub use render::render;

@@ -27,6 +27,8 @@ use pest::Parser;
 
 mod detection;
 
+pub use detection::MAX_WINDOW_TESTS;
+
 use crate::ast::{
     Call, CompareOp, Detection, Expr, ExprKind, Ident, InSet, LitValue, Literal, Operand, Path,
     RegexLit, Segment, Span, StrOp,

@@ -11,6 +11,9 @@ use crate::ast::{
 };
 use crate::diagnostic::Diagnostic;
 
+/// The most tests (`agg op limit`, joined by `and`) one window may have.
+pub const MAX_WINDOW_TESTS: usize = 8;
+
 /// The longest window, learning period or sequence span: a year.
 pub const MAX_DURATION_SECS: u64 = 366 * 86_400;
 
@@ -107,6 +110,12 @@ fn threshold(pair: Pair<'_, Rule>) -> Res<StageKind> {
     let (false, Some(over)) = (tests.is_empty(), over) else {
         return Err(internal(span));
     };
+    if let Some(extra) = tests.get(MAX_WINDOW_TESTS) {
+        return Err(invalid(
+            extra.agg.span.clone(),
+            "a window has at most 8 tests; split it into stages",
+        ));
+    }
     Ok(StageKind::Threshold {
         tests,
         over,
