@@ -118,3 +118,36 @@ fn a_broken_state_file_is_an_error_that_names_it() {
     );
     assert!(text.contains("move the file away"), "{text}");
 }
+
+#[test]
+fn explain_shows_where_a_stateful_rule_fires() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logins = series(
+        "account/console-login-brute-force",
+        "start: 2026-11-21T08:55:00Z\nseries:\n  - file: template-login-failure.json\n    count: 5\n    every: 30s\n  - file: template-login-success.json\n",
+    );
+    let path = dir.path().join("logins.jsonl");
+    std::fs::write(&path, logins).expect("written");
+    let (code, out) = picket(&[
+        "explain",
+        "account.console-login-brute-force",
+        path.to_str().expect("path"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.matches("the stateful part did not fire").count(), 5, "{out}");
+    assert_eq!(out.matches("the rule FIRES").count(), 1, "{out}");
+    assert!(out.contains("within 15m by src.ip: from 2026-11-21T08:55:00Z"), "{out}");
+    // Without the success, the condition holds five times and the rule never fires.
+    let failures = series(
+        "account/console-login-brute-force",
+        "start: 2026-11-21T08:55:00Z\nseries:\n  - file: template-login-failure.json\n    count: 5\n",
+    );
+    std::fs::write(&path, failures).expect("written");
+    let (code, out) = picket(&[
+        "explain",
+        "account.console-login-brute-force",
+        path.to_str().expect("path"),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("FIRES"), "{out}");
+}

@@ -156,6 +156,12 @@ pub(super) fn run_explain(
         bail!("no event read from {}", event_path.display());
     }
     let mut any = false;
+    // A stateful rule: the events go through its windows, baselines or sequence in
+    // file order, and each line says whether the rule fired on that event.
+    let mut state = rule
+        .stateful
+        .is_some()
+        .then(|| crate::run::StateStore::new(crate::run::StateConfig::default()));
     for event in &events {
         let line = if event.origin.line > 0 {
             format!("{}:{}", event.origin.file, event.origin.line)
@@ -173,13 +179,35 @@ pub(super) fn run_explain(
             continue;
         }
         let matched = eval::matches(rule, event);
-        any |= matched;
-        writeln!(
-            out,
-            "{line} ({}): {}",
-            event.source,
-            if matched { "MATCH" } else { "no match" }
-        )?;
+        let fired = match (&mut state, matched) {
+            (Some(state), true) => Some(state.observe(
+                crate::run::Match {
+                    rule,
+                    matched: Vec::new(),
+                },
+                event,
+            )),
+            _ => None,
+        };
+        any |= matched && fired.as_ref().is_none_or(Option::is_some);
+        let verdict = match (&fired, matched) {
+            (Some(Some(_)), _) => "MATCH, and the rule FIRES",
+            (Some(None), _) => "MATCH (the stateful part did not fire on this event)",
+            (None, true) => "MATCH",
+            (None, false) => "no match",
+        };
+        writeln!(out, "{line} ({}): {verdict}", event.source)?;
+        if let Some(Some(m)) = &fired {
+            let stateful_lines = m.matched.iter().filter(|t| {
+                !rule
+                    .preds
+                    .iter()
+                    .any(|p| &p.text == *t || format!("not {}", p.text) == **t)
+            });
+            for text in stateful_lines {
+                writeln!(out, "  fired {text}")?;
+            }
+        }
         let held_in_match = if matched {
             eval::explain(rule, event)
         } else {
@@ -206,5 +234,15 @@ pub(super) fn run_explain(
         out,
         "(`each`: tested per element inside any(…)/all(…); `not …` parts hold when false)"
     )?;
+    if let Some(state) = &state {
+        let stats = state.stats();
+        if stats.late_events + stats.untimed_events > 0 {
+            writeln!(
+                out,
+                "({} late and {} untimed events were left out of the stateful part)",
+                stats.late_events, stats.untimed_events
+            )?;
+        }
+    }
     Ok(if any { 0 } else { 1 })
 }
