@@ -840,16 +840,7 @@ fn build_predicate(pair: Pair<'_, Rule>) -> Res<Expr> {
     let kind = match rule {
         Rule::compare_tail => {
             let op = next(&mut parts, &tail_span)?;
-            let op = match op.as_str() {
-                "==" => CompareOp::Eq,
-                "!=" => CompareOp::Ne,
-                "~=" => CompareOp::EqNocase,
-                "<" => CompareOp::Lt,
-                "<=" => CompareOp::Le,
-                ">" => CompareOp::Gt,
-                ">=" => CompareOp::Ge,
-                _ => return Err(internal(pair_span(&op))),
-            };
+            let op = compare_op(&op)?;
             let rhs = build_operand(next(&mut parts, &tail_span)?)?;
             ExprKind::Compare { lhs, op, rhs }
         }
@@ -914,6 +905,20 @@ fn build_predicate(pair: Pair<'_, Rule>) -> Res<Expr> {
         _ => return Err(internal(tail_span)),
     };
     Ok(Expr { kind, span })
+}
+
+/// The operator of a `compare_op` pair.
+fn compare_op(pair: &Pair<'_, Rule>) -> Res<CompareOp> {
+    Ok(match pair.as_str() {
+        "==" => CompareOp::Eq,
+        "!=" => CompareOp::Ne,
+        "~=" => CompareOp::EqNocase,
+        "<" => CompareOp::Lt,
+        "<=" => CompareOp::Le,
+        ">" => CompareOp::Gt,
+        ">=" => CompareOp::Ge,
+        _ => return Err(internal(pair_span(pair))),
+    })
 }
 
 /// An operand used as a whole condition: a macro reference, `true`/`false`, or an error.

@@ -4,10 +4,10 @@
 
 use pest::iterators::Pair;
 
-use super::{build_expr, build_operand, internal, literal_of, pair_span, Res, Rule};
+use super::{build_expr, build_operand, compare_op, internal, literal_of, pair_span, Res, Rule};
 use crate::ast::{
-    AggFunc, AggTest, Aggregate, CompareOp, Detection, Duration, Limit, LitValue, Operand,
-    Sequence, Span, Stage, StageKind, Step,
+    AggFunc, AggTest, Aggregate, Detection, Duration, Limit, LitValue, Operand, Sequence, Span,
+    Stage, StageKind, Step,
 };
 use crate::diagnostic::Diagnostic;
 
@@ -132,18 +132,7 @@ fn agg_test(pair: Pair<'_, Rule>) -> Res<AggTest> {
     for p in pair.into_inner() {
         match p.as_rule() {
             Rule::aggregate => agg = Some(aggregate(p)?),
-            Rule::compare_op => {
-                let o = match p.as_str() {
-                    "==" => CompareOp::Eq,
-                    "!=" => CompareOp::Ne,
-                    "~=" => CompareOp::EqNocase,
-                    "<" => CompareOp::Lt,
-                    "<=" => CompareOp::Le,
-                    ">" => CompareOp::Gt,
-                    _ => CompareOp::Ge,
-                };
-                op = Some((o, pair_span(&p)));
-            }
+            Rule::compare_op => op = Some((compare_op(&p)?, pair_span(&p))),
             Rule::number => {
                 let s = pair_span(&p);
                 limit = Some(Limit::Number(number(p)?, s));
