@@ -34,12 +34,16 @@
 //! - a sequence fires on the event that completes it: every step's events in order of
 //!   time (ties broken by arrival), all within the span, sharing the `by` values.
 //!
+//! [`reference`] is the same semantics written naively (every event kept, every window
+//! recomputed); a property test holds the store to it.
+//!
 //! Memory is bounded: the store estimates its size and, over
 //! [`StateConfig::memory_cap_bytes`], evicts the keys that were touched longest ago
 //! ([`StateStats::evicted_keys`]). Old window entries and sequence steps are pruned as
 //! event time moves on.
 
 mod baseline;
+pub mod reference;
 mod sequence;
 mod snapshot;
 mod window;
@@ -742,7 +746,7 @@ pub(crate) struct Reading<'e> {
 }
 
 impl<'e> Reading<'e> {
-    fn new(event: &'e Event) -> Reading<'e> {
+    pub(crate) fn new(event: &'e Event) -> Reading<'e> {
         Reading {
             event,
             time: None,

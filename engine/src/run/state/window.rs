@@ -219,7 +219,8 @@ pub(crate) struct WindowKey {
     hashes: usize,
 }
 
-fn holds(value: f64, op: CmpOp, limit: f64) -> bool {
+/// `value op limit` for the comparisons a window allows.
+pub(crate) fn holds_number(value: f64, op: CmpOp, limit: f64) -> bool {
     match op {
         CmpOp::Gt => value > limit,
         CmpOp::Ge => value >= limit,
@@ -324,7 +325,7 @@ impl WindowKey {
         w.tests
             .iter()
             .zip(aggs)
-            .all(|(t, v)| holds(*v, t.op, t.limit))
+            .all(|(t, v)| holds_number(*v, t.op, t.limit))
     }
 
     /// Each test's value over buckets `from..=to`; growing ones from `running` when it
@@ -518,7 +519,8 @@ impl AnomalyKey {
             (None, Some(z)) => self.mean + z * sd,
             (None, None) => self.mean,
         };
-        let pass = holds(current, test.op, threshold) && limit.floor.is_none_or(|f| current >= f);
+        let pass =
+            holds_number(current, test.op, threshold) && limit.floor.is_none_or(|f| current >= f);
         pass.then(|| {
             format!(
                 "{} in the window from {}, baseline mean {} (sd {}) over {} windows",
