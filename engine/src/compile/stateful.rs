@@ -1,6 +1,6 @@
 //! Stateful detections in the IR: what a rule's `when:` asks beyond one event.
 //!
-//! A rule's `when:` parses to a [`Detection`](picket_grammar::ast::Detection): a condition,
+//! A rule's `when:` parses to a [`picket_grammar::ast::Detection`]: a condition,
 //! alone or piped into stages (`| count() > 20 over 5m by src.ip`, `| new (a, b) after
 //! learning 14d`), or a sequence (`a then b within 10m by key`). [`resolve_detection`]
 //! turns it into the rule's per-event [`Cond`] (for a sequence: any of its steps), which

@@ -34,7 +34,7 @@
 //! - a sequence fires on the event that completes it: every step's events in order of
 //!   time (ties broken by arrival), all within the span, sharing the `by` values.
 //!
-//! [`reference`] is the same semantics written naively (every event kept, every window
+//! [`reference`](mod@reference) is the same semantics written naively (every event kept, every window
 //! recomputed); a property test holds the store to it.
 //!
 //! Memory is bounded: the store estimates its size and, over
