@@ -134,9 +134,16 @@ fn explain_shows_where_a_stateful_rule_fires() {
         path.to_str().expect("path"),
     ]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out.matches("the stateful part did not fire").count(), 5, "{out}");
+    assert_eq!(
+        out.matches("the stateful part did not fire").count(),
+        5,
+        "{out}"
+    );
     assert_eq!(out.matches("the rule FIRES").count(), 1, "{out}");
-    assert!(out.contains("within 15m by src.ip: from 2026-11-21T08:55:00Z"), "{out}");
+    assert!(
+        out.contains("within 15m by src.ip: from 2026-11-21T08:55:00Z"),
+        "{out}"
+    );
     // Without the success, the condition holds five times and the rule never fires.
     let failures = series(
         "account/console-login-brute-force",
