@@ -95,6 +95,8 @@ const NUMERIC: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowFormat {
     names: Box<[Box<str>]>,
+    /// Name -> (column, holds integers), for reading a field by name in one lookup.
+    columns: rustc_hash::FxHashMap<Box<str>, (usize, bool)>,
     /// Where the format comes from, for messages: `default version 2 format` or
     /// `format from the header at line 3`.
     origin: String,
@@ -103,17 +105,30 @@ pub struct FlowFormat {
 impl FlowFormat {
     /// The default version 2 format.
     pub fn v2() -> FlowFormat {
-        FlowFormat {
-            names: V2_FIELDS.iter().map(|n| Box::from(*n)).collect(),
-            origin: "default version 2 format".to_owned(),
-        }
+        FlowFormat::of(
+            V2_FIELDS.iter().map(|n| Box::from(*n)).collect(),
+            "default version 2 format".to_owned(),
+        )
     }
 
     /// The format a header line defines (`line` is its line number, for messages).
     pub fn from_header(header: &str, line: u64) -> FlowFormat {
+        FlowFormat::of(
+            header.split_ascii_whitespace().map(Box::from).collect(),
+            format!("format from the header at line {line}"),
+        )
+    }
+
+    fn of(names: Box<[Box<str>]>, origin: String) -> FlowFormat {
+        let mut columns = rustc_hash::FxHashMap::default();
+        for (i, name) in names.iter().enumerate() {
+            // A name given twice reads its first column, as a scan of the names would.
+            columns.entry(name.clone()).or_insert((i, is_numeric(name)));
+        }
         FlowFormat {
-            names: header.split_ascii_whitespace().map(Box::from).collect(),
-            origin: format!("format from the header at line {line}"),
+            names,
+            columns,
+            origin,
         }
     }
 
@@ -124,7 +139,7 @@ impl FlowFormat {
 
     /// The column of the field `name`.
     pub(crate) fn position(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| &**n == name)
+        self.columns.get(name).map(|&(i, _)| i)
     }
 }
 
@@ -205,7 +220,8 @@ impl FlowRecord {
 
     /// A field as a value: integers for numeric fields, text otherwise.
     pub fn value(&self, name: &str) -> Option<FieldValue<'_>> {
-        self.value_at(self.format.position(name)?, is_numeric(name))
+        let &(index, numeric) = self.format.columns.get(name)?;
+        self.value_at(index, numeric)
     }
 
     /// [`FlowRecord::value`] of the field `name` found at column `index` of the format
