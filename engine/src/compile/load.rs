@@ -284,7 +284,10 @@ pub fn load_file(file: Arc<SourceFile>, path: &str) -> Result<Loaded, Vec<FileDi
         file: file.clone(),
         diags: Vec::new(),
     };
-    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    // `prevent_coercion` keeps quoting visible: a quoted "123" in a list is text.
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
     let root = match marked_yaml::parse_yaml_with_options(0, &file.text, options) {
         Ok(root) => root,
         Err(err) => {
@@ -716,5 +719,23 @@ mod tests {
         assert!(!is_finding_type("Stealth/IAMUser"));
         assert!(!is_finding_type("Stealth:IAMUser/"));
         assert!(!is_finding_type("Stealth:IAM User/X"));
+    }
+
+    #[test]
+    fn quoted_list_items_stay_text() {
+        let text =
+            "lists:\n  accounts: [\"111122223333\", 012345678901, 443, \"true\", true, 1.5]\n";
+        let file = Arc::new(SourceFile::new("lists/a.yaml", text.to_string()));
+        let Ok(Loaded::Defs(defs)) = load_file(file, "lists/a.yaml") else {
+            panic!("a list file loads");
+        };
+        let items: Vec<&ListItem> = defs.lists[0].items.iter().map(|i| &i.value).collect();
+        assert!(matches!(items[0], ListItem::Str(s) if s == "111122223333"));
+        // Unquoted, YAML reads numbers and booleans as such.
+        assert!(matches!(items[1], ListItem::Int(12345678901)));
+        assert!(matches!(items[2], ListItem::Int(443)));
+        assert!(matches!(items[3], ListItem::Str(s) if s == "true"));
+        assert!(matches!(items[4], ListItem::Bool(true)));
+        assert!(matches!(items[5], ListItem::Float(f) if *f == 1.5));
     }
 }
