@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{at, KeyHasher, KeyState, Keyed, Obs, Reading};
+use super::{at, KeyHasher, KeyState, Keyed, Obs, Reading, Store};
 use crate::compile::stateful::Baseline;
 
 /// What one combination of values was seen as.
@@ -18,6 +18,8 @@ pub(crate) struct Term {
 }
 
 impl KeyState for Term {
+    const EXPIRES: bool = false;
+
     fn bytes(&self) -> usize {
         0
     }
@@ -37,6 +39,8 @@ impl Default for FirstSeen {
 }
 
 impl KeyState for FirstSeen {
+    const EXPIRES: bool = false;
+
     fn bytes(&self) -> usize {
         0
     }
@@ -115,20 +119,13 @@ impl BaselineState {
         })
     }
 
-    pub(crate) fn held_bytes(&self) -> usize {
-        self.entities.held_bytes() + self.terms.held_bytes()
+    /// Its keyed stores: entities and combinations.
+    pub(crate) fn stores(&self) -> [&dyn Store; 2] {
+        [&self.entities, &self.terms]
     }
 
-    pub(crate) fn keys(&self) -> usize {
-        self.entities.map.len() + self.terms.map.len()
-    }
-
-    pub(crate) fn ages(&self, out: &mut Vec<u64>) {
-        self.entities.ages(out);
-        self.terms.ages(out);
-    }
-
-    pub(crate) fn evict(&mut self, cutoff: u64, bytes: &mut usize) -> u64 {
-        self.entities.evict(cutoff, bytes) + self.terms.evict(cutoff, bytes)
+    /// [`BaselineState::stores`], to change.
+    pub(crate) fn stores_mut(&mut self) -> [&mut dyn Store; 2] {
+        [&mut self.entities, &mut self.terms]
     }
 }

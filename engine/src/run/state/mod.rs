@@ -197,6 +197,8 @@ fn entry_bytes<T>() -> usize {
 
 /// State that can say how much memory it holds and drop what time has made useless.
 trait KeyState: Default {
+    /// False for state that time never makes useless (baselines): sweeps skip it.
+    const EXPIRES: bool = true;
     /// Estimated heap bytes (not counting the key).
     fn bytes(&self) -> usize;
     /// Drops what no event at or after `horizon_ms` (the oldest time an event can have
@@ -232,8 +234,32 @@ impl<T: KeyState> Keyed<T> {
         slot.bytes = now;
         out
     }
+}
+
+/// The bookkeeping of a keyed store, whatever its state: what the store sweeps, evicts
+/// and counts, over every rule and stage alike.
+trait Store {
+    /// Keys held.
+    fn keys(&self) -> usize;
+    /// Estimated bytes held, as the slots last computed them.
+    fn held_bytes(&self) -> usize;
+    /// When each key was last touched.
+    fn ages(&self, out: &mut Vec<u64>);
+    /// Drops what no event at or after `horizon_ms` can use.
+    fn expire(&mut self, horizon_ms: i64, bytes: &mut usize);
+    /// Evicts keys touched before `cutoff`; returns how many.
+    fn evict(&mut self, cutoff: u64, bytes: &mut usize) -> u64;
+}
+
+impl<T: KeyState> Store for Keyed<T> {
+    fn keys(&self) -> usize {
+        self.map.len()
+    }
 
     fn expire(&mut self, horizon_ms: i64, bytes: &mut usize) {
+        if !T::EXPIRES {
+            return;
+        }
         let span = self.span_ms;
         self.map.retain(|_, slot| {
             let empty = slot.state.expire(horizon_ms, span);
@@ -258,7 +284,6 @@ impl<T: KeyState> Keyed<T> {
             .sum()
     }
 
-    /// Evicts keys touched before `cutoff`; returns how many.
     fn evict(&mut self, cutoff: u64, bytes: &mut usize) -> u64 {
         let before = self.map.len();
         self.map.retain(|_, slot| {
@@ -565,77 +590,65 @@ impl RuleState {
         }
     }
 
-    /// Estimated bytes held, as the slots last computed them.
-    fn held_bytes(&self) -> usize {
+    /// Every keyed store of the rule.
+    fn stores(&self) -> Vec<&dyn Store> {
         match self {
-            RuleState::Sequence(k) => k.held_bytes(),
+            RuleState::Sequence(k) => vec![k],
             RuleState::Stages(stages) => stages
                 .iter()
-                .map(|s| match s {
-                    StageState::Window(k) => k.held_bytes(),
-                    StageState::Anomaly(k) => k.held_bytes(),
-                    StageState::Baseline(b) => b.held_bytes(),
+                .flat_map(|s| -> Vec<&dyn Store> {
+                    match s {
+                        StageState::Window(k) => vec![k],
+                        StageState::Anomaly(k) => vec![k],
+                        StageState::Baseline(b) => b.stores().to_vec(),
+                    }
                 })
-                .sum(),
+                .collect(),
         }
+    }
+
+    /// [`RuleState::stores`], to change.
+    fn stores_mut(&mut self) -> Vec<&mut dyn Store> {
+        match self {
+            RuleState::Sequence(k) => vec![k],
+            RuleState::Stages(stages) => stages
+                .iter_mut()
+                .flat_map(|s| -> Vec<&mut dyn Store> {
+                    match s {
+                        StageState::Window(k) => vec![k],
+                        StageState::Anomaly(k) => vec![k],
+                        StageState::Baseline(b) => b.stores_mut().into(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.stores().iter().map(|s| s.held_bytes()).sum()
     }
 
     fn keys(&self) -> usize {
-        match self {
-            RuleState::Sequence(k) => k.map.len(),
-            RuleState::Stages(stages) => stages
-                .iter()
-                .map(|s| match s {
-                    StageState::Window(k) => k.map.len(),
-                    StageState::Anomaly(k) => k.map.len(),
-                    StageState::Baseline(b) => b.keys(),
-                })
-                .sum(),
-        }
+        self.stores().iter().map(|s| s.keys()).sum()
     }
 
     fn expire(&mut self, horizon: i64, bytes: &mut usize) {
-        match self {
-            RuleState::Sequence(k) => k.expire(horizon, bytes),
-            RuleState::Stages(stages) => {
-                for s in stages {
-                    match s {
-                        StageState::Window(k) => k.expire(horizon, bytes),
-                        StageState::Anomaly(k) => k.expire(horizon, bytes),
-                        StageState::Baseline(_) => {}
-                    }
-                }
-            }
+        for s in self.stores_mut() {
+            s.expire(horizon, bytes);
         }
     }
 
     fn ages(&self, out: &mut Vec<u64>) {
-        match self {
-            RuleState::Sequence(k) => k.ages(out),
-            RuleState::Stages(stages) => {
-                for s in stages {
-                    match s {
-                        StageState::Window(k) => k.ages(out),
-                        StageState::Anomaly(k) => k.ages(out),
-                        StageState::Baseline(b) => b.ages(out),
-                    }
-                }
-            }
+        for s in self.stores() {
+            s.ages(out);
         }
     }
 
     fn evict(&mut self, cutoff: u64, bytes: &mut usize) -> u64 {
-        match self {
-            RuleState::Sequence(k) => k.evict(cutoff, bytes),
-            RuleState::Stages(stages) => stages
-                .iter_mut()
-                .map(|s| match s {
-                    StageState::Window(k) => k.evict(cutoff, bytes),
-                    StageState::Anomaly(k) => k.evict(cutoff, bytes),
-                    StageState::Baseline(b) => b.evict(cutoff, bytes),
-                })
-                .sum(),
-        }
+        self.stores_mut()
+            .into_iter()
+            .map(|s| s.evict(cutoff, bytes))
+            .sum()
     }
 }
 
@@ -767,23 +780,12 @@ impl<'e> Reading<'e> {
                 if let Some((_, v)) = self.fields.iter().find(|(p, _)| *p == ptr) {
                     return v.clone();
                 }
-                let v = operand_value(o, self.event);
+                let v = super::eval::operand_value(o, self.event);
                 self.fields.push((ptr, v.clone()));
                 v
             }
-            _ => operand_value(o, self.event),
+            _ => super::eval::operand_value(o, self.event),
         }
-    }
-}
-
-/// A value of an operand, for aggregates.
-pub(crate) fn operand_value<'e>(o: &Operand, event: &'e Event) -> Option<FieldValue<'e>> {
-    match o {
-        Operand::Field(FieldRef::Catalog(_) | FieldRef::Raw(_)) | Operand::Call(..) => {
-            super::eval::operand_value(o, event)
-        }
-        Operand::Field(FieldRef::Elem(_)) => None,
-        Operand::Lit(v) => Some(v.clone()),
     }
 }
 
