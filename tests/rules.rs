@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use picket::compile::{compile, Compiled, PackFiles};
+use picket::compile::{compile_with, CompileOptions, Compiled, PackFiles};
 use picket::run::fixtures::{run_pack_tests, CaseResult};
 use picket_tests::repo;
 
@@ -21,7 +21,7 @@ fn library() -> &'static Library {
         // Paths in findings are relative, so snapshots do not depend on the checkout.
         pack.root = "rules".to_string();
         let packs = vec![pack];
-        let compiled = compile(&packs);
+        let compiled = compile_with(&packs, &CompileOptions::for_fixtures());
         let results = run_pack_tests(&packs, &compiled.pack, 0);
         Library {
             packs,

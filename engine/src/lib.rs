@@ -16,6 +16,7 @@ pub mod compile;
 pub mod event;
 pub mod finding;
 pub mod functions;
+pub mod intel;
 pub mod run;
 
 /// The built-in rule library (`rules/` at the repository root), embedded at build time.

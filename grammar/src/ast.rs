@@ -139,6 +139,17 @@ pub enum InSet {
     Named(Ident),
     /// `in cidr("10.0.0.0/8", 192.168.0.0/16)`; the span covers `cidr(...)`.
     Cidr(Vec<Literal>, Span),
+    /// `in list("tor-exit-nodes")` or `in list(threat)`; the span covers `list(...)`.
+    Intel(IntelRef, Span),
+}
+
+/// Which declared lists `list(…)` names.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IntelRef {
+    /// `list("name")`: one list, by name (the span covers the quoted name).
+    Name(String, Span),
+    /// `list(threat)`: every list of a kind (checked by the engine).
+    Kind(Ident),
 }
 
 /// A value-producing operand.

@@ -30,8 +30,8 @@ mod detection;
 pub use detection::MAX_WINDOW_TESTS;
 
 use crate::ast::{
-    Call, CompareOp, Detection, Expr, ExprKind, Ident, InSet, LitValue, Literal, Operand, Path,
-    RegexLit, Segment, Span, StrOp,
+    Call, CompareOp, Detection, Expr, ExprKind, Ident, InSet, IntelRef, LitValue, Literal, Operand,
+    Path, RegexLit, Segment, Span, StrOp,
 };
 use crate::diagnostic::Diagnostic;
 
@@ -515,7 +515,9 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::kw_matches
         | Rule::kw_exists => "an operator",
         Rule::nocase => "`~`",
-        Rule::in_set => "`(…)`, `cidr(…)` or a list name",
+        Rule::in_set => "`(…)`, `cidr(…)`, `list(…)` or a list name",
+        Rule::intel_list | Rule::kw_list => "`list(…)`",
+        Rule::list_kind => "a quoted list name or `threat`, `trusted`, `reference`",
         Rule::lit_list => "a list `(…)`",
         Rule::cidr_list => "`cidr(…)`",
         Rule::list_name => "a list name",
@@ -874,6 +876,22 @@ fn build_predicate(pair: Pair<'_, Rule>) -> Res<Expr> {
                     name: set.as_str().to_string(),
                     span: set_span,
                 }),
+                Rule::intel_list => {
+                    let arg = set
+                        .clone()
+                        .into_inner()
+                        .find(|p| matches!(p.as_rule(), Rule::string | Rule::list_kind))
+                        .ok_or_else(|| internal(set_span.clone()))?;
+                    let arg_span = pair_span(&arg);
+                    let which = match arg.as_rule() {
+                        Rule::string => IntelRef::Name(unquote(&arg)?, arg_span),
+                        _ => IntelRef::Kind(Ident {
+                            name: arg.as_str().to_string(),
+                            span: arg_span,
+                        }),
+                    };
+                    InSet::Intel(which, set_span)
+                }
                 _ => return Err(internal(set_span)),
             };
             ExprKind::In { lhs, nocase, set }

@@ -24,8 +24,8 @@
 use std::fmt::Write;
 
 use crate::ast::{
-    Detection, Expr, ExprKind, InSet, Limit, LitValue, Literal, Operand, Path, Span, Stage,
-    StageKind,
+    Detection, Expr, ExprKind, InSet, IntelRef, Limit, LitValue, Literal, Operand, Path, Span,
+    Stage, StageKind,
 };
 
 /// Prints `expr` as an indented S-expression ending with a newline (see the module docs).
@@ -108,6 +108,12 @@ fn write_leaf(out: &mut String, expr: &Expr) {
                 InSet::Items(items, s) => list("items", items, s),
                 InSet::Cidr(items, s) => list("cidr", items, s),
                 InSet::Named(id) => format!("(list {} {})", id.name, span(&id.span)),
+                InSet::Intel(IntelRef::Name(name, s), _) => {
+                    format!("(intel {name:?} {})", span(s))
+                }
+                InSet::Intel(IntelRef::Kind(id), _) => {
+                    format!("(intel-kind {} {})", id.name, span(&id.span))
+                }
             };
             let _ = write!(out, "({head} {at} {} {set})", operand(lhs));
         }

@@ -4,7 +4,7 @@
 //!
 //! proptest is not available, so inputs come from a small deterministic generator.
 
-use picket_grammar::ast::{Expr, ExprKind, InSet, Operand};
+use picket_grammar::ast::{Expr, ExprKind, InSet, IntelRef, Operand};
 use picket_grammar::{parse_condition, render, to_sexpr, Diagnostic, Span};
 
 /// xorshift64*: deterministic, good enough to shuffle tokens.
@@ -84,6 +84,9 @@ const FRAGMENTS: &[&str] = &[
     "in~",
     "cidr(",
     "cidr",
+    "list(",
+    "list",
+    "threat",
     "matches",
     "/",
     "/re\\/x/i",
@@ -185,6 +188,13 @@ fn check_expr(text: &str, expr: &Expr) {
                     }
                 }
                 InSet::Named(id) => check_span(text, &id.span, "list name"),
+                InSet::Intel(which, span) => {
+                    check_span(text, span, "list(…)");
+                    match which {
+                        IntelRef::Name(_, s) => check_span(text, s, "list name"),
+                        IntelRef::Kind(id) => check_span(text, &id.span, "list kind"),
+                    }
+                }
             }
         }
         ExprKind::Matches { lhs, regex } => {

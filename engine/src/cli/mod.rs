@@ -10,11 +10,14 @@ mod testcmd;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::compile::{self, Compiled, PackFiles};
+use crate::compile::{self, CompileOptions, Compiled, PackFiles};
+use crate::intel::geo::GeoDb;
+use crate::intel::{self, ListKind, ListSpec};
 
 pub use docs::{generated_docs, write_docs};
 
@@ -51,6 +54,61 @@ pub struct PackSelection {
     /// Do not load the built-in rules.
     #[arg(long)]
     pub no_builtin: bool,
+    /// A threat list: `[NAME=]FILE` (repeatable). Text (one IP, CIDR, domain or URL per
+    /// line), CSV (first column), a STIX 2.1 bundle (`.json`). Rules of the `.Custom`
+    /// finding types fire on its entries. NAME defaults to the file name without its
+    /// extension.
+    #[arg(long = "threat-list", value_name = "[NAME=]FILE", value_parser = parse_threat_list)]
+    pub threat_lists: Vec<ListSpec>,
+    /// A trusted IP list, `[NAME=]FILE` (repeatable): findings whose remote address is
+    /// on it are archived, marked with the list.
+    #[arg(long = "trusted-list", value_name = "[NAME=]FILE", value_parser = parse_trusted_list)]
+    pub trusted_lists: Vec<ListSpec>,
+    /// A MaxMind-format database (GeoIP2/GeoLite2 City or Country, and ASN; repeatable):
+    /// fills `src.country`, `src.city`, `src.asn`, `src.as_org` and the findings'
+    /// `remoteIpDetails`.
+    #[arg(long = "geoip", value_name = "FILE")]
+    pub geoip: Vec<PathBuf>,
+}
+
+fn parse_threat_list(arg: &str) -> Result<ListSpec, String> {
+    parse_list_arg(arg, ListKind::Threat)
+}
+
+fn parse_trusted_list(arg: &str) -> Result<ListSpec, String> {
+    parse_list_arg(arg, ListKind::Trusted)
+}
+
+/// `NAME=FILE` or `FILE` (named after the file's stem).
+fn parse_list_arg(arg: &str, kind: ListKind) -> Result<ListSpec, String> {
+    let (name, path) = match arg.split_once('=') {
+        Some((name, path)) if !name.contains(['/', '\\']) => {
+            (name.to_string(), PathBuf::from(path))
+        }
+        _ => {
+            let path = PathBuf::from(arg);
+            let stem = path
+                .file_stem()
+                .map(|s| {
+                    s.to_string_lossy()
+                        .to_ascii_lowercase()
+                        .replace([' ', '.', '_'], "-")
+                })
+                .unwrap_or_default();
+            (stem, path)
+        }
+    };
+    if name.is_empty() {
+        return Err(format!("`{arg}`: give the list a name, `NAME=FILE`"));
+    }
+    Ok(ListSpec {
+        format: intel::ListFormat::from_path(&path),
+        name,
+        kind,
+        path,
+        accounts: None,
+        description: None,
+    })
 }
 
 impl PackSelection {
@@ -70,6 +128,32 @@ impl PackSelection {
             bail!("no rules: --no-builtin needs at least one --rules DIR");
         }
         Ok(packs)
+    }
+
+    /// What compiling the packs needs from the command line.
+    pub fn options(&self) -> Result<CompileOptions> {
+        let geo = if self.geoip.is_empty() {
+            None
+        } else {
+            Some(Arc::new(
+                GeoDb::open(&self.geoip).map_err(anyhow::Error::msg)?,
+            ))
+        };
+        Ok(CompileOptions {
+            lists: self
+                .threat_lists
+                .iter()
+                .chain(&self.trusted_lists)
+                .cloned()
+                .collect(),
+            geo,
+            ..CompileOptions::default()
+        })
+    }
+
+    /// Reads and compiles the selected packs, printing diagnostics to standard error.
+    pub fn compile(&self) -> Result<Compiled> {
+        Ok(compile_and_report(&self.load()?, &self.options()?))
     }
 }
 
@@ -153,18 +237,36 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
 }
 
 /// Compiles packs and prints their diagnostics to standard error.
-pub fn compile_and_report(packs: &[PackFiles]) -> Compiled {
-    let compiled = compile::compile(packs);
+pub fn compile_and_report(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
+    let compiled = compile::compile_with(packs, options);
     let color = std::io::stderr().is_terminal();
+    // Rules on geo fields are silent without a database: one line says which, rather
+    // than a warning per field on every scan.
+    let mut need_geo: Vec<&str> = Vec::new();
     for d in &compiled.diagnostics {
+        if d.diagnostic.code == "no_geo_database" {
+            if !need_geo.contains(&&*d.file.name) {
+                need_geo.push(&d.file.name);
+            }
+            continue;
+        }
         eprintln!("{}", d.render(color));
+    }
+    if !need_geo.is_empty() {
+        let (count, verbs) = match need_geo.len() {
+            1 => ("1 rule".to_string(), "reads geo fields and stays"),
+            n => (format!("{n} rules"), "read geo fields and stay"),
+        };
+        eprintln!(
+            "note: {count} {verbs} silent without a geo database (--geoip FILE): {}",
+            need_geo.join(", ")
+        );
     }
     compiled
 }
 
 fn list_rules(sel: &PackSelection, format: ListFormat, out: &mut dyn Write) -> Result<u8> {
-    let packs = sel.load()?;
-    let compiled = compile_and_report(&packs);
+    let compiled = sel.compile()?;
     let rules = &compiled.pack.rules;
     if format == ListFormat::Json {
         let list: Vec<_> = rules

@@ -11,7 +11,7 @@ use anyhow::Result;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{compile_and_report, PackSelection};
+use super::PackSelection;
 use crate::event::{reader, ReadOptions, ReadStats, Source};
 use crate::finding::Suppressions;
 use crate::finding::{output, severity_band, Aggregator, Finding, DEFAULT_DETECTOR_ID};
@@ -117,8 +117,7 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
     let started = Instant::now();
     let suppressions = Suppressions::load_all(&args.suppress)
         .map_err(|e| anyhow::anyhow!(e.render(std::io::stderr().is_terminal())))?;
-    let packs = args.packs.load()?;
-    let compiled = compile_and_report(&packs);
+    let compiled = args.packs.compile()?;
     if compiled.error_count() > 0 {
         eprintln!(
             "warning: {} rule error(s); scanning with the {} rule(s) that compiled",
@@ -236,6 +235,10 @@ pub(super) fn run(args: ScanArgs, out: &mut dyn Write) -> Result<u8> {
         );
     }
     let mut findings = agg.finish();
+    if let Some(geo) = &pack.geo {
+        crate::finding::enrich::enrich_all(geo, &mut findings);
+    }
+    crate::finding::trusted::apply_all(&pack.intel, &mut findings);
     suppressions.apply_all(&mut findings);
     if let Some(file) = &state_file {
         state

@@ -8,7 +8,7 @@ use comfy_table::{presets, Table};
 
 use super::{compile_and_report, PackSelection};
 use crate::compile::load::Expect;
-use crate::compile::PackFiles;
+use crate::compile::{CompileOptions, PackFiles};
 use crate::event::{reader, Event, ReadOptions, ReadStats};
 use crate::run::{eval, fixtures};
 
@@ -44,7 +44,7 @@ fn packs_under_test(dirs: &[PathBuf]) -> Result<(Vec<PackFiles>, Vec<usize>)> {
 pub(super) fn run_tests(dir: Option<PathBuf>, verbose: bool, out: &mut dyn Write) -> Result<u8> {
     let dirs: Vec<PathBuf> = dir.into_iter().collect();
     let (packs, tested) = packs_under_test(&dirs)?;
-    let compiled = compile_and_report(&packs);
+    let compiled = compile_and_report(&packs, &CompileOptions::for_fixtures());
     let mut results = Vec::new();
     for i in &tested {
         results.extend(fixtures::run_pack_tests(&packs, &compiled.pack, *i));
@@ -99,7 +99,7 @@ pub(super) fn run_tests(dir: Option<PathBuf>, verbose: bool, out: &mut dyn Write
 
 pub(super) fn run_check(dirs: &[PathBuf], deny_warnings: bool, out: &mut dyn Write) -> Result<u8> {
     let (packs, tested) = packs_under_test(dirs)?;
-    let compiled = compile_and_report(&packs);
+    let compiled = compile_and_report(&packs, &CompileOptions::for_fixtures());
     let mut missing = 0;
     for i in &tested {
         for r in fixtures::run_pack_tests(&packs, &compiled.pack, *i) {
@@ -134,8 +134,7 @@ pub(super) fn run_explain(
     sel: &PackSelection,
     out: &mut dyn Write,
 ) -> Result<u8> {
-    let packs = sel.load()?;
-    let compiled = compile_and_report(&packs);
+    let compiled = sel.compile()?;
     let Some(rule) = compiled.pack.rule(rule_id) else {
         let ids = compiled.pack.rules.iter().map(|r| r.meta.id.as_str());
         match picket_grammar::suggest::nearest(rule_id, ids) {

@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 use ipnet::IpNet;
@@ -13,6 +14,8 @@ use picket_grammar::ast::{Segment, StrOp};
 
 use crate::event::{Event, FieldDef, FieldValue};
 use crate::functions::Function;
+use crate::intel::geo::{GeoAttr, GeoDb};
+use crate::intel::IntelList;
 
 /// A boolean tree over predicates.
 #[derive(Clone, Debug)]
@@ -113,6 +116,14 @@ pub enum Test {
     },
     /// `path exists`
     Exists(FieldRef),
+    /// `lhs in list("name")` / `lhs in list(threat)`: in one of the declared lists that
+    /// apply to the event's account.
+    Intel {
+        /// The value (an address, a domain name, a URL or text).
+        lhs: Operand,
+        /// The lists, as loaded when the pack was compiled.
+        lists: Vec<Arc<IntelList>>,
+    },
 }
 
 impl Test {
@@ -131,7 +142,8 @@ impl Test {
             Test::Str { lhs, .. }
             | Test::In { lhs, .. }
             | Test::Cidr { lhs, .. }
-            | Test::Regex { lhs, .. } => op(lhs),
+            | Test::Regex { lhs, .. }
+            | Test::Intel { lhs, .. } => op(lhs),
             Test::Exists(f) => matches!(f, FieldRef::Elem(_)),
         }
     }
@@ -191,6 +203,17 @@ pub enum FieldRef {
     Raw(Vec<Segment>),
     /// Path relative to the element of the innermost `any(…)`/`all(…)`.
     Elem(Vec<Segment>),
+    /// A geo field (`src.country`): what the databases say of the address in `ip`.
+    Geo {
+        /// The catalog field, for names.
+        def: &'static FieldDef,
+        /// What it says.
+        attr: GeoAttr,
+        /// The field holding the address.
+        ip: Box<FieldRef>,
+        /// The databases the pack was compiled with (`None`: none, the field is missing).
+        db: Option<Arc<GeoDb>>,
+    },
 }
 
 impl FieldRef {
@@ -214,6 +237,15 @@ impl FieldRef {
                 scalar if path.is_empty() => Some(scalar.clone()),
                 _ => None,
             },
+            FieldRef::Geo { attr, ip, db, .. } => {
+                let db = db.as_ref()?;
+                let ip = match ip.get_in(event, elem)? {
+                    FieldValue::Ip(ip) => ip,
+                    FieldValue::Str(s) => crate::event::parse_ip(&s)?,
+                    _ => return None,
+                };
+                db.lookup(ip, *attr)
+            }
         }
     }
 }
@@ -224,6 +256,7 @@ impl fmt::Debug for FieldRef {
             FieldRef::Catalog(def) => write!(f, "{}", def.name),
             FieldRef::Raw(path) => write!(f, "raw{path:?}"),
             FieldRef::Elem(path) => write!(f, "elem{path:?}"),
+            FieldRef::Geo { def, .. } => write!(f, "{}", def.name),
         }
     }
 }

@@ -12,6 +12,8 @@ use picket_grammar::{suggest, Diagnostic, Span};
 
 use super::source::{FileDiagnostic, ScalarMap, SourceFile};
 use crate::event::Source;
+use crate::intel::list::{ListFormat, ListKind};
+use crate::intel::parse::Column;
 
 /// A value with the span (file bytes) where it is written.
 #[derive(Clone, Debug)]
@@ -157,13 +159,40 @@ pub struct MacroDef {
     pub body: CondText,
 }
 
-/// A file of lists and macros.
+/// A threat, trusted or reference list declared under `intel:` (the entries are in a
+/// file of their own).
+#[derive(Clone, Debug)]
+pub struct IntelDecl {
+    /// The file declaring it.
+    pub file: Arc<SourceFile>,
+    /// Path of the declaring file within its pack (`intel/lists.yaml`).
+    pub decl_path: String,
+    /// Its name, as rules write it in `list("…")`.
+    pub name: Spanned<String>,
+    /// `kind`
+    pub kind: ListKind,
+    /// `file`: the list file, relative to the declaring file.
+    pub data: Spanned<String>,
+    /// `format` (with `column`, `header`), or from the file name.
+    pub format: ListFormat,
+    /// `accounts`: the accounts it applies to; `None`: all.
+    pub accounts: Option<Vec<String>>,
+    /// `description`
+    pub description: Option<String>,
+    /// `fixtures_only`: loaded only to test the pack's rules on their fixtures (so that
+    /// rules on the user's threat lists can be tested without one).
+    pub fixtures_only: bool,
+}
+
+/// A file of lists, macros and list declarations.
 #[derive(Clone, Debug, Default)]
 pub struct DefsFile {
     /// `lists:`
     pub lists: Vec<ListDef>,
     /// `macros:`
     pub macros: Vec<MacroDef>,
+    /// `intel:`
+    pub intel: Vec<IntelDecl>,
 }
 
 /// What a YAML file of a pack holds.
@@ -304,9 +333,11 @@ pub fn load_file(file: Arc<SourceFile>, path: &str) -> Result<Loaded, Vec<FileDi
         return Err(cx.diags);
     };
     let is_defs = map.get_node("id").is_none()
-        && (map.get_node("lists").is_some() || map.get_node("macros").is_some());
+        && (map.get_node("lists").is_some()
+            || map.get_node("macros").is_some()
+            || map.get_node("intel").is_some());
     let loaded = if is_defs {
-        load_defs(&mut cx, map).map(Loaded::Defs)
+        load_defs(&mut cx, map, path).map(Loaded::Defs)
     } else {
         load_rule(&mut cx, map, path).map(|r| Loaded::Rule(Box::new(r)))
     };
@@ -614,9 +645,29 @@ fn tests(cx: &mut Ctx, node: &Node) -> Vec<InlineTest> {
     out
 }
 
-fn load_defs(cx: &mut Ctx, map: &marked_yaml::types::MarkedMappingNode) -> Option<DefsFile> {
-    check_keys(cx, map, &["lists", "macros"], "a lists/macros file");
+fn load_defs(
+    cx: &mut Ctx,
+    map: &marked_yaml::types::MarkedMappingNode,
+    path: &str,
+) -> Option<DefsFile> {
+    check_keys(
+        cx,
+        map,
+        &["lists", "macros", "intel"],
+        "a lists/macros file",
+    );
     let mut defs = DefsFile::default();
+    if let Some(node) = map.get_node("intel") {
+        let Some(decls) = node.as_mapping() else {
+            cx.type_error(node, "intel", "a mapping of list names to declarations");
+            return None;
+        };
+        for (key, value) in decls.iter() {
+            if let Some(decl) = intel_decl(cx, key, value, path) {
+                defs.intel.push(decl);
+            }
+        }
+    }
     if let Some(node) = map.get_node("lists") {
         let Some(lists) = node.as_mapping() else {
             cx.type_error(node, "lists", "a mapping of list names to lists");
@@ -683,6 +734,167 @@ fn load_defs(cx: &mut Ctx, map: &marked_yaml::types::MarkedMappingNode) -> Optio
         }
     }
     Some(defs)
+}
+
+const INTEL_KEYS: &[&str] = &[
+    "kind",
+    "file",
+    "format",
+    "column",
+    "header",
+    "accounts",
+    "description",
+    "fixtures_only",
+];
+
+/// One declaration under `intel:`.
+fn intel_decl(
+    cx: &mut Ctx,
+    key: &marked_yaml::types::MarkedScalarNode,
+    value: &Node,
+    path: &str,
+) -> Option<IntelDecl> {
+    let name = Spanned {
+        value: key.as_str().to_string(),
+        span: cx.key_span(key),
+    };
+    let valid_name = name.value.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid_name {
+        cx.push(
+            Diagnostic::error("R213", format!("invalid list name `{}`", name.value))
+                .with_primary(
+                    name.span.clone(),
+                    "list names are lower-case words joined by `-`",
+                )
+                .with_help(format!(
+                    "rename it to `{}`",
+                    name.value.to_ascii_lowercase().replace([' ', '.'], "-")
+                )),
+        );
+    }
+    let Some(map) = value.as_mapping() else {
+        cx.type_error(value, key.as_str(), "a mapping with `kind` and `file`");
+        return None;
+    };
+    check_keys(cx, map, INTEL_KEYS, "a list declaration");
+    let missing = |cx: &mut Ctx, what: &str| {
+        cx.push(
+            Diagnostic::error("R203", format!("list `{}` has no `{what}`", name.value))
+                .with_primary(name.span.clone(), format!("`{what}` is required"))
+                .with_help(
+                    "a declaration needs `kind: threat|trusted|reference` and `file: <path>`",
+                ),
+        );
+    };
+    let kind = match map.get_node("kind") {
+        None => {
+            missing(cx, "kind");
+            None
+        }
+        Some(node) => {
+            let text = cx.string(node, "kind")?;
+            let kind = ListKind::from_name(&text.value);
+            if kind.is_none() {
+                cx.push(
+                    Diagnostic::error("R205", format!("unknown list kind `{}`", text.value))
+                        .with_primary(text.span, "not a kind")
+                        .with_help("use `threat`, `trusted` or `reference`"),
+                );
+            }
+            kind
+        }
+    };
+    let data = match map.get_node("file") {
+        None => {
+            missing(cx, "file");
+            None
+        }
+        Some(node) => cx.string(node, "file"),
+    };
+    let (kind, data) = (kind?, data?);
+    let mut flag = |key: &str, default: bool| match map.get_node(key) {
+        None => default,
+        Some(node) => match node.as_scalar().and_then(|s| s.as_bool()) {
+            Some(b) => b,
+            None => {
+                cx.type_error(node, key, "`true` or `false`");
+                default
+            }
+        },
+    };
+    let header = flag("header", true);
+    let fixtures_only = flag("fixtures_only", false);
+    let column = match map.get_node("column") {
+        None => None,
+        Some(node) => {
+            let text = cx.string(node, "column")?;
+            Some(match text.value.parse::<usize>() {
+                Ok(i) => Column::Index(i),
+                Err(_) => Column::Name(text.value),
+            })
+        }
+    };
+    let format = match map.get_node("format") {
+        None => match (
+            ListFormat::from_path(std::path::Path::new(&data.value)),
+            column,
+        ) {
+            (ListFormat::Csv { .. }, Some(column)) => ListFormat::Csv { column, header },
+            (ListFormat::Csv { column, .. }, None) => ListFormat::Csv { column, header },
+            (other, _) => other,
+        },
+        Some(node) => {
+            let text = cx.string(node, "format")?;
+            match text.value.as_str() {
+                "text" => ListFormat::Text,
+                "csv" => ListFormat::Csv {
+                    column: column.unwrap_or(Column::Index(0)),
+                    header,
+                },
+                "stix" => ListFormat::Stix,
+                "aws-ip-ranges" => ListFormat::AwsIpRanges,
+                other => {
+                    const FORMATS: [&str; 4] = ["text", "csv", "stix", "aws-ip-ranges"];
+                    let mut d = Diagnostic::error("R205", format!("unknown list format `{other}`"))
+                        .with_primary(text.span, "not a format");
+                    d = match suggest::nearest(other, FORMATS) {
+                        Some(near) => d.with_help(format!("did you mean `{near}`?")),
+                        None => d.with_help("use `text`, `csv`, `stix` or `aws-ip-ranges`"),
+                    };
+                    cx.push(d);
+                    return None;
+                }
+            }
+        }
+    };
+    let accounts = match map.get_node("accounts") {
+        None => None,
+        Some(node) => Some(
+            cx.string_list(node, "accounts")?
+                .into_iter()
+                .map(|a| a.value)
+                .collect(),
+        ),
+    };
+    let description = match map.get_node("description") {
+        None => None,
+        Some(node) => Some(cx.string(node, "description")?.value),
+    };
+    Some(IntelDecl {
+        file: cx.file.clone(),
+        decl_path: path.to_string(),
+        name,
+        kind,
+        data,
+        format,
+        accounts,
+        description,
+        fixtures_only,
+    })
 }
 
 fn check_name(cx: &mut Ctx, name: &Spanned<String>, what: &str) {

@@ -16,5 +16,7 @@ pub mod resolve;
 pub mod source;
 pub mod stateful;
 
-pub use pack::{compile, Compiled, CompiledRule, PackFiles, RuleMeta, RulePack};
+pub use pack::{
+    compile, compile_with, CompileOptions, Compiled, CompiledRule, PackFiles, RuleMeta, RulePack,
+};
 pub use source::{FileDiagnostic, SourceFile};

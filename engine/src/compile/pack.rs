@@ -13,10 +13,12 @@ use std::sync::Arc;
 use picket_grammar::{Diagnostic, Span};
 
 use super::ir::{Cond, FieldRef, Operand, Pred};
-use super::load::{self, Category, InlineTest, Loaded, RuleDef};
+use super::load::{self, Category, InlineTest, IntelDecl, Loaded, RuleDef};
 use super::resolve::{Defs, Place, Resolver, Usage};
 use super::source::{FileDiagnostic, SourceFile};
 use crate::event::Source;
+use crate::intel::geo::GeoDb;
+use crate::intel::{Intel, ListSource, ListSpec};
 
 /// The files of one rule pack, by path relative to the pack root.
 #[derive(Clone, Debug, Default)]
@@ -180,6 +182,10 @@ pub struct RulePack {
     /// Every rule, in load order.
     pub rules: Vec<CompiledRule>,
     by_source: [Vec<u32>; 5],
+    /// The threat, trusted and reference lists the rules were compiled against.
+    pub intel: Arc<Intel>,
+    /// The geo/ASN databases geo fields read, when given.
+    pub geo: Option<Arc<GeoDb>>,
 }
 
 impl RulePack {
@@ -245,11 +251,101 @@ pub fn default_group_by(source: Source) -> &'static [&'static str] {
     }
 }
 
+/// What a compilation needs besides the packs.
+#[derive(Debug, Default, Clone)]
+pub struct CompileOptions {
+    /// Lists given on the command line (`--threat-list`, `--trusted-list`), read from
+    /// disk, after those the packs declare.
+    pub lists: Vec<ListSpec>,
+    /// The lists of the pack running before (on a reload): a list that now fails to
+    /// load keeps its previous version, and unchanged lists are not read again.
+    pub previous_intel: Option<Arc<Intel>>,
+    /// Geo/ASN databases (`--geoip`).
+    pub geo: Option<Arc<GeoDb>>,
+    /// Compiling to run the packs' fixtures: lists declared `fixtures_only` are loaded,
+    /// and, when no geo database is given, the `*.mmdb` files of each pack's
+    /// `intel/fixtures/` folder are.
+    pub fixtures: bool,
+}
+
+impl CompileOptions {
+    /// Options to test packs on their fixtures.
+    pub fn for_fixtures() -> CompileOptions {
+        CompileOptions {
+            fixtures: true,
+            ..CompileOptions::default()
+        }
+    }
+}
+
+/// The geo databases of the packs' `intel/fixtures/` folders, for fixture runs.
+fn fixture_geo(packs: &[PackFiles], diags: &mut Vec<FileDiagnostic>) -> Option<Arc<GeoDb>> {
+    let mut db = GeoDb::default();
+    for pack in packs {
+        for (rel, bytes) in &pack.files {
+            let in_fixtures = rel.starts_with("intel/fixtures/") && rel.ends_with(".mmdb");
+            if !in_fixtures {
+                continue;
+            }
+            if let Err(e) = db.add(bytes.clone(), &pack.display(rel)) {
+                diags.push(FileDiagnostic {
+                    file: Arc::new(SourceFile::new(pack.display(rel), String::new())),
+                    diagnostic: Diagnostic::error("I404", e)
+                        .with_primary(Span::new(0, 0), "this database"),
+                });
+            }
+        }
+    }
+    (!db.is_empty()).then(|| Arc::new(db))
+}
+
 /// Compiles packs together (lists and macros are shared across them).
 pub fn compile(packs: &[PackFiles]) -> Compiled {
+    compile_with(packs, &CompileOptions::default())
+}
+
+/// The list file a declaration names, read from its pack.
+fn list_source(pack: &PackFiles, decl: IntelDecl) -> ListSource {
+    // `file:` is relative to the folder of the declaring file.
+    let dir = decl.decl_path.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in decl.data.value.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let rel = parts.join("/");
+    let bytes = pack
+        .files
+        .get(&rel)
+        .cloned()
+        .ok_or_else(|| format!("no file `{rel}` in the pack"));
+    ListSource {
+        spec: ListSpec {
+            name: decl.name.value,
+            kind: decl.kind,
+            path: std::path::PathBuf::from(pack.display(&rel)),
+            format: decl.format,
+            accounts: decl.accounts,
+            description: decl.description,
+        },
+        bytes,
+        display: pack.display(&rel),
+        declared_at: Some((decl.file, decl.name.span)),
+    }
+}
+
+/// Compiles packs together (lists and macros are shared across them), with lists and
+/// options from outside the packs.
+pub fn compile_with(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
     let mut diags = Vec::new();
     let mut rules: Vec<(usize, RuleDef)> = Vec::new();
     let mut defs = Defs::default();
+    let mut list_sources: Vec<ListSource> = Vec::new();
     for (pack_index, pack) in packs.iter().enumerate() {
         for (rel, bytes) in pack.yaml_files() {
             let name = pack.display(rel);
@@ -272,6 +368,11 @@ pub fn compile(packs: &[PackFiles]) -> Compiled {
             match load::load_file(file, rel) {
                 Ok(Loaded::Rule(rule)) => rules.push((pack_index, *rule)),
                 Ok(Loaded::Defs(d)) => {
+                    for decl in d.intel {
+                        if options.fixtures || !decl.fixtures_only {
+                            list_sources.push(list_source(pack, decl));
+                        }
+                    }
                     for list in d.lists {
                         if let Some(prev) = defs.lists.get(&list.name.value) {
                             diags.push(duplicate(
@@ -317,8 +418,29 @@ pub fn compile(packs: &[PackFiles]) -> Compiled {
         }
     }
 
+    for spec in &options.lists {
+        list_sources.push(ListSource {
+            spec: spec.clone(),
+            bytes: std::fs::read(&spec.path).map_err(|e| e.to_string()),
+            display: spec.path.display().to_string(),
+            declared_at: None,
+        });
+    }
+    let (intel, mut intel_diags) = Intel::load(list_sources, options.previous_intel.as_deref());
+    diags.append(&mut intel_diags);
+    defs.intel = Arc::new(intel);
+    defs.geo = match (&options.geo, options.fixtures) {
+        (Some(geo), _) => Some(Arc::clone(geo)),
+        (None, true) => fixture_geo(packs, &mut diags),
+        (None, false) => None,
+    };
+
     let mut usage = Usage::default();
-    let mut pack = RulePack::default();
+    let mut pack = RulePack {
+        intel: Arc::clone(&defs.intel),
+        geo: defs.geo.clone(),
+        ..RulePack::default()
+    };
     let mut seen: BTreeMap<String, (Arc<SourceFile>, Span)> = BTreeMap::new();
     for (pack_index, def) in rules {
         if let Some((file, span)) = seen.get(&def.id.value) {

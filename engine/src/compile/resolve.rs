@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use aho_corasick::AhoCorasick;
 use ipnet::IpNet;
-use picket_grammar::ast::{self, CompareOp, ExprKind, InSet, LitValue, Segment};
+use picket_grammar::ast::{self, CompareOp, ExprKind, InSet, IntelRef, LitValue, Segment};
 use picket_grammar::{suggest, Diagnostic, Span};
 
 use super::ir::{CmpOp, Cond, FieldRef, LitSet, Needle, Operand, Pred, Test};
@@ -20,6 +20,8 @@ use super::load::{CondText, ListDef, ListItem, MacroDef};
 use super::source::{FileDiagnostic, SourceFile};
 use crate::event::{catalog, FieldType, FieldValue, Source};
 use crate::functions;
+use crate::intel::geo::GeoDb;
+use crate::intel::{Intel, IntelList, ListKind};
 
 /// Lists and macros of the loaded packs, by name, with macro bodies parsed once.
 #[derive(Default)]
@@ -28,6 +30,10 @@ pub struct Defs {
     pub lists: HashMap<String, ListDef>,
     /// Macros and their parsed bodies (`None` when the body has a syntax error).
     pub macros: HashMap<String, (MacroDef, Option<ast::Expr>)>,
+    /// Threat, trusted and reference lists, as loaded.
+    pub intel: Arc<Intel>,
+    /// Geo/ASN databases, when given.
+    pub geo: Option<Arc<GeoDb>>,
 }
 
 /// Names used while compiling, for `unused_*` warnings.
@@ -63,6 +69,8 @@ pub struct Resolver<'d> {
     elem_depth: usize,
     /// `any(path)`/`all(path)` of the quantifiers being resolved, to label predicates.
     quant_labels: Vec<String>,
+    /// Geo fields already reported as missing their database (once per rule).
+    geo_warned: HashSet<&'static str>,
 }
 
 impl<'d> Resolver<'d> {
@@ -77,6 +85,7 @@ impl<'d> Resolver<'d> {
             stack: Vec::new(),
             elem_depth: 0,
             quant_labels: Vec::new(),
+            geo_warned: HashSet::new(),
         }
     }
 
@@ -127,6 +136,12 @@ impl<'d> Resolver<'d> {
             ExprKind::Not(a) => Some(Cond::Not(Box::new(self.expr(a, at)?))),
             ExprKind::Bool(b) => Some(Cond::Const(*b)),
             ExprKind::Ref(ident) => self.reference(ident, at),
+            ExprKind::StrMatch {
+                lhs,
+                op,
+                nocase,
+                rhs: ast::Operand::Call(call),
+            } if call.name.name == "list" => self.substring_list(e, lhs, *op, *nocase, call, at),
             ExprKind::Quantified { all, list, cond } => {
                 let label = format!("{}({})", if *all { "all" } else { "any" }, list.dotted());
                 let (list, _) = self.field(list, at)?;
@@ -159,6 +174,153 @@ impl<'d> Resolver<'d> {
                 Some(Cond::Pred(self.preds.len() as u32 - 1))
             }
         }
+    }
+
+    /// `x contains~ list("name")`: one substring test per text entry of the list, any of
+    /// which may hold (each explained with its entry).
+    fn substring_list(
+        &mut self,
+        e: &ast::Expr,
+        lhs: &ast::Operand,
+        op: ast::StrOp,
+        nocase: bool,
+        call: &ast::Call,
+        at: Place<'_>,
+    ) -> Option<Cond> {
+        let (lhs_op, ty) = self.operand(lhs, at)?;
+        self.require_text(ty, lhs, &op.to_string(), at)?;
+        let name = match call.args.as_slice() {
+            [ast::Operand::Literal(ast::Literal {
+                value: LitValue::Str(name),
+                span,
+            })] => (name.clone(), span.clone()),
+            _ => {
+                self.report(
+                    at,
+                    Diagnostic::error("C130", "`list(…)` takes the name of one list, in quotes")
+                        .with_primary(call.span.clone(), "expected `list(\"name\")`")
+                        .with_help("e.g. `user_agent contains~ list(\"pentest-user-agents\")`"),
+                );
+                return None;
+            }
+        };
+        let list = self.intel_list(&name.0, &name.1, at)?;
+        let entries: Vec<String> = list.texts().map(str::to_string).collect();
+        let written = at
+            .cond
+            .text
+            .get(e.span.start()..e.span.end())
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut branches = Vec::new();
+        for entry in entries {
+            let text = format!("{written}: {entry:?}");
+            let text = match self.quant_labels.last() {
+                Some(label) => format!("{label}: {text}"),
+                None => text,
+            };
+            self.preds.push(Pred {
+                text,
+                test: Test::Str {
+                    lhs: lhs_op.clone(),
+                    op,
+                    needle: make_needle(entry, nocase),
+                },
+            });
+            branches.push(Cond::Pred(self.preds.len() as u32 - 1));
+        }
+        Some(match branches.len() {
+            0 => Cond::Const(false),
+            1 => branches.remove(0),
+            _ => Cond::Or(branches),
+        })
+    }
+
+    /// The declared list of that name, or an error with the nearest name.
+    fn intel_list(&mut self, name: &str, span: &Span, at: Place<'_>) -> Option<Arc<IntelList>> {
+        let intel = Arc::clone(&self.defs.intel);
+        if let Some(list) = intel.get(name) {
+            return Some(Arc::clone(list));
+        }
+        if intel.failed(name) {
+            self.report(
+                at,
+                Diagnostic::error("C131", format!("list `{name}` did not load"))
+                    .with_primary(span.clone(), "its file is missing or has errors")
+                    .with_help(
+                        "fix the errors reported for the list's file; the rule loads with it",
+                    ),
+            );
+            return None;
+        }
+        let mut d = Diagnostic::error("C131", format!("unknown list `{name}`")).with_primary(
+            span.clone(),
+            "no threat, trusted or reference list of this name is loaded",
+        );
+        d = match suggest::nearest(name, intel.names()) {
+            Some(near) => d.with_help(format!("did you mean `list(\"{near}\")`?")),
+            None => d.with_help(
+                "declare it under `intel:` in a pack (see docs/intel.md), or give it with \
+                 `--threat-list`/`--trusted-list`",
+            ),
+        };
+        self.report(at, d);
+        None
+    }
+
+    /// The lists `list(…)` names in `lhs in list(…)`.
+    fn intel_test(
+        &mut self,
+        lhs: Operand,
+        ty: FieldType,
+        lhs_ast: &ast::Operand,
+        which: &IntelRef,
+        at: Place<'_>,
+    ) -> Option<Test> {
+        if !matches!(
+            ty,
+            FieldType::Str | FieldType::StrList | FieldType::Ip | FieldType::Any
+        ) {
+            self.report(
+                at,
+                Diagnostic::error(
+                    "C110",
+                    format!(
+                        "`in list(…)` needs an address, a domain name, a URL or text, not {}",
+                        ty.name()
+                    ),
+                )
+                .with_primary(lhs_ast.span().clone(), format!("this is {}", ty.name()))
+                .with_help("use a field such as `src.ip`, `dst.ip` or `dns.query`"),
+            );
+            return None;
+        }
+        let lists = match which {
+            IntelRef::Name(name, span) => vec![self.intel_list(name, span, at)?],
+            IntelRef::Kind(kind) => match ListKind::from_name(&kind.name) {
+                Some(k) => self.defs.intel.of_kind(k),
+                None => {
+                    let quoted = if self.defs.intel.get(&kind.name).is_some() {
+                        format!("a list is named `{0}`: write `list(\"{0}\")`", kind.name)
+                    } else {
+                        format!("or quote a list name: `list(\"{}\")`", kind.name)
+                    };
+                    self.report(
+                        at,
+                        Diagnostic::error("C130", format!("unknown list kind `{}`", kind.name))
+                            .with_primary(
+                                kind.span.clone(),
+                                "not `threat`, `trusted` or `reference`",
+                            )
+                            .with_help(quoted),
+                    );
+                    return None;
+                }
+            },
+        };
+        Some(Test::Intel { lhs, lists })
     }
 
     fn reference(&mut self, ident: &ast::Ident, at: Place<'_>) -> Option<Cond> {
@@ -279,6 +441,7 @@ impl<'d> Resolver<'d> {
                         let set = self.named_list(name, ty, *nocase, at)?;
                         Some(Test::In { lhs: lhs_op, set })
                     }
+                    InSet::Intel(which, _) => self.intel_test(lhs_op, ty, lhs, which, at),
                     InSet::Cidr(items, _) => {
                         if !matches!(ty, FieldType::Ip | FieldType::Any) {
                             self.report(
@@ -515,10 +678,23 @@ impl<'d> Resolver<'d> {
     fn lookup_field(&self, p: &ast::Path) -> Result<(FieldRef, FieldType), ()> {
         let name = p.dotted();
         if let Some(def) = catalog::lookup(&name) {
-            if def.sources().any(|s| self.sources.contains(&s)) {
-                return Ok((FieldRef::Catalog(def), def.ty));
+            if !def.sources().any(|s| self.sources.contains(&s)) {
+                return Err(());
             }
-            return Err(());
+            let geo = self.sources.iter().find_map(|s| def.geo(*s));
+            if let Some((attr, base)) = geo {
+                let base = catalog::lookup(base).ok_or(())?;
+                return Ok((
+                    FieldRef::Geo {
+                        def,
+                        attr,
+                        ip: Box::new(FieldRef::Catalog(base)),
+                        db: self.defs.geo.clone(),
+                    },
+                    def.ty,
+                ));
+            }
+            return Ok((FieldRef::Catalog(def), def.ty));
         }
         match p.segments.first() {
             Some(Segment::Name(root))
@@ -541,6 +717,25 @@ impl<'d> Resolver<'d> {
             return Some((FieldRef::Elem(p.segments.clone()), FieldType::Any));
         }
         if let Ok(found) = self.lookup_field(p) {
+            if let FieldRef::Geo { def, attr, db, .. } = &found.0 {
+                if !db.as_ref().is_some_and(|db| db.has(*attr)) && self.geo_warned.insert(def.name)
+                {
+                    let kind = if attr.from_asn_db() {
+                        "an ASN"
+                    } else {
+                        "a City or Country"
+                    };
+                    self.report(
+                        at,
+                        Diagnostic::warning(
+                            "no_geo_database",
+                            format!("`{}` needs {kind} database, and none is loaded", def.name),
+                        )
+                        .with_primary(p.span.clone(), "always missing in this run")
+                        .with_help("give a MaxMind-format database with `--geoip FILE`; until then tests on this field are false"),
+                    );
+                }
+            }
             return Some(found);
         }
         let name = p.dotted();

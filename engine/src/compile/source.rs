@@ -58,6 +58,21 @@ impl SourceFile {
         Span::new(start, end.max(start))
     }
 
+    /// Byte offset of a 1-based line and 1-based column (in characters); past the end
+    /// of a line, its end; past the last line, the end of the text.
+    pub fn offset_at(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let rest = &self.text[start..];
+        let line_len = rest.find('\n').unwrap_or(rest.len());
+        start
+            + rest[..line_len]
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map_or(line_len, |(i, _)| i)
+    }
+
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);

@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 
 use super::value::parse_rfc3339;
 use super::{cloudtrail, dns, eks, vpcflow, Event, FieldValue, Raw, Source};
+use crate::intel::geo::GeoAttr;
 use Source::{CloudTrail as CT, Dns as DNS, Eks as EKS, S3Data as S3, VpcFlow as FLOW};
 
 /// The type of a field's values.
@@ -64,6 +65,9 @@ enum Accessor {
     Path(&'static [&'static str]),
     /// A function for what a path cannot say.
     Func(for<'e> fn(&'e Event) -> Option<FieldValue<'e>>),
+    /// What the geo databases say of the address in another field; read through the
+    /// databases the pack was compiled with, not from the record.
+    Geo(GeoAttr, &'static str),
 }
 
 /// One normalized field.
@@ -93,6 +97,7 @@ impl FieldDef {
                 },
             },
             Accessor::Func(f) => f(ev)?,
+            Accessor::Geo(..) => return None,
         };
         coerce(self.ty, value)
     }
@@ -113,7 +118,15 @@ impl FieldDef {
     pub fn raw_path(&self, source: Source) -> Option<&'static [&'static str]> {
         match self.accessor(source)? {
             Accessor::Path(p) => Some(p),
-            Accessor::Func(_) => None,
+            Accessor::Func(_) | Accessor::Geo(..) => None,
+        }
+    }
+
+    /// For a geo field: what it says, and of which field's address.
+    pub fn geo(&self, source: Source) -> Option<(GeoAttr, &'static str)> {
+        match self.accessor(source)? {
+            Accessor::Geo(attr, base) => Some((attr, base)),
+            _ => None,
         }
     }
 
@@ -202,6 +215,10 @@ pub fn raw_roots(source: Source) -> &'static [&'static str] {
 
 const fn p(path: &'static [&'static str]) -> Accessor {
     Accessor::Path(path)
+}
+
+const fn g(attr: GeoAttr, base: &'static str) -> Accessor {
+    Accessor::Geo(attr, base)
 }
 
 const fn f(func: for<'e> fn(&'e Event) -> Option<FieldValue<'e>>) -> Accessor {
@@ -368,6 +385,92 @@ static FIELDS: &[FieldDef] = &[
         doc: "The destination port. VPC flow: `dstport`.",
         example: "443",
         accessors: &[(FLOW, p(&["dstport"]))],
+    },
+    FieldDef {
+        name: "src.country",
+        ty: FieldType::Str,
+        doc: "The ISO 3166-1 country code of `src.ip`, from the geo database given with \
+              `--geoip` (a City or Country database). Missing without one.",
+        example: "DE",
+        accessors: &[
+            (CT, g(GeoAttr::Country, "src.ip")),
+            (S3, g(GeoAttr::Country, "src.ip")),
+            (FLOW, g(GeoAttr::Country, "src.ip")),
+            (EKS, g(GeoAttr::Country, "src.ip")),
+        ],
+    },
+    FieldDef {
+        name: "src.country_name",
+        ty: FieldType::Str,
+        doc: "The English name of `src.country`, from the geo database given with `--geoip`.",
+        example: "Germany",
+        accessors: &[
+            (CT, g(GeoAttr::CountryName, "src.ip")),
+            (S3, g(GeoAttr::CountryName, "src.ip")),
+            (FLOW, g(GeoAttr::CountryName, "src.ip")),
+            (EKS, g(GeoAttr::CountryName, "src.ip")),
+        ],
+    },
+    FieldDef {
+        name: "src.city",
+        ty: FieldType::Str,
+        doc: "The English name of the city of `src.ip`, from a City database given with \
+              `--geoip`.",
+        example: "Frankfurt am Main",
+        accessors: &[
+            (CT, g(GeoAttr::City, "src.ip")),
+            (S3, g(GeoAttr::City, "src.ip")),
+            (FLOW, g(GeoAttr::City, "src.ip")),
+            (EKS, g(GeoAttr::City, "src.ip")),
+        ],
+    },
+    FieldDef {
+        name: "src.asn",
+        ty: FieldType::Int,
+        doc: "The autonomous system number of `src.ip`, from an ASN database given with \
+              `--geoip`.",
+        example: "16509",
+        accessors: &[
+            (CT, g(GeoAttr::Asn, "src.ip")),
+            (S3, g(GeoAttr::Asn, "src.ip")),
+            (FLOW, g(GeoAttr::Asn, "src.ip")),
+            (EKS, g(GeoAttr::Asn, "src.ip")),
+        ],
+    },
+    FieldDef {
+        name: "src.as_org",
+        ty: FieldType::Str,
+        doc: "The organisation of `src.asn`, from an ASN database given with `--geoip`.",
+        example: "AMAZON-02",
+        accessors: &[
+            (CT, g(GeoAttr::AsOrg, "src.ip")),
+            (S3, g(GeoAttr::AsOrg, "src.ip")),
+            (FLOW, g(GeoAttr::AsOrg, "src.ip")),
+            (EKS, g(GeoAttr::AsOrg, "src.ip")),
+        ],
+    },
+    FieldDef {
+        name: "dst.country",
+        ty: FieldType::Str,
+        doc: "The ISO 3166-1 country code of `dst.ip`, from the geo database given with \
+              `--geoip`.",
+        example: "NL",
+        accessors: &[(FLOW, g(GeoAttr::Country, "dst.ip"))],
+    },
+    FieldDef {
+        name: "dst.asn",
+        ty: FieldType::Int,
+        doc: "The autonomous system number of `dst.ip`, from an ASN database given with \
+              `--geoip`.",
+        example: "24940",
+        accessors: &[(FLOW, g(GeoAttr::Asn, "dst.ip"))],
+    },
+    FieldDef {
+        name: "dst.as_org",
+        ty: FieldType::Str,
+        doc: "The organisation of `dst.asn`, from an ASN database given with `--geoip`.",
+        example: "Hetzner Online GmbH",
+        accessors: &[(FLOW, g(GeoAttr::AsOrg, "dst.ip"))],
     },
     FieldDef {
         name: "actor.type",
@@ -920,6 +1023,14 @@ mod tests {
             ("src.port", "int"),
             ("dst.ip", "ip"),
             ("dst.port", "int"),
+            ("src.country", "str"),
+            ("src.country_name", "str"),
+            ("src.city", "str"),
+            ("src.asn", "int"),
+            ("src.as_org", "str"),
+            ("dst.country", "str"),
+            ("dst.asn", "int"),
+            ("dst.as_org", "str"),
             ("actor.type", "str"),
             ("actor.arn", "str"),
             ("actor.name", "str"),

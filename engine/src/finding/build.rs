@@ -4,8 +4,10 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{Finding, RuleRef, Service};
+use crate::compile::ir::Test;
 use crate::compile::CompiledRule;
 use crate::event::{Event, FieldValue, Source};
+use crate::intel::ListKind;
 
 /// GuardDuty's severity band of a number.
 pub fn severity_band(severity: f64) -> &'static str {
@@ -124,7 +126,7 @@ pub fn build(
             service_name: "guardduty",
             detector_id: detector_id.to_string(),
             action,
-            evidence: json!({ "events": [event_ref(event)] }),
+            evidence: evidence(rule, event),
             archived: false,
             count: 1,
             event_first_seen: time.clone(),
@@ -151,6 +153,68 @@ pub fn build(
             version: meta.version,
         },
         matched,
+    }
+}
+
+/// Most indicators kept per list in a finding's `threatIntelligenceDetails`.
+const MAX_THREAT_NAMES: usize = 20;
+
+/// The evidence of a match: the event, and, when the rule tested threat or reference
+/// lists, what each list held that the event matched (GuardDuty's
+/// `threatIntelligenceDetails`: the list's name and the indicators).
+fn evidence(rule: &CompiledRule, event: &Event) -> Value {
+    let mut out = json!({ "events": [event_ref(event)] });
+    add_intel_details(&mut out, rule, event);
+    out
+}
+
+/// Adds to `evidence.threatIntelligenceDetails` the indicators of the rule's threat
+/// and reference lists that `event` matched (trusted lists are not evidence of a
+/// threat). A rule without list tests costs a walk over its predicates.
+pub(crate) fn add_intel_details(evidence: &mut Value, rule: &CompiledRule, event: &Event) {
+    for pred in &rule.preds {
+        let Test::Intel { lhs, lists } = &pred.test else {
+            continue;
+        };
+        let Some(value) = crate::run::eval::operand_value(lhs, event) else {
+            continue;
+        };
+        for hit in crate::run::eval::intel_hits(lists, &value, event) {
+            let trusted = lists
+                .iter()
+                .any(|l| l.name() == hit.list && l.kind() == ListKind::Trusted);
+            if !trusted {
+                add_threat_name(evidence, hit.list, &hit.indicator);
+            }
+        }
+    }
+}
+
+pub(crate) fn add_threat_name(evidence: &mut Value, list: &str, indicator: &str) {
+    let Some(map) = evidence.as_object_mut() else {
+        return;
+    };
+    let details = map
+        .entry("threatIntelligenceDetails")
+        .or_insert_with(|| json!([]));
+    let Some(details) = details.as_array_mut() else {
+        return;
+    };
+    let entry = match details
+        .iter()
+        .position(|d| d["threatListName"].as_str() == Some(list))
+    {
+        Some(i) => &mut details[i],
+        None => {
+            details.push(json!({ "threatListName": list, "threatNames": [] }));
+            let last = details.len() - 1;
+            &mut details[last]
+        }
+    };
+    if let Some(names) = entry["threatNames"].as_array_mut() {
+        if names.len() < MAX_THREAT_NAMES && !names.iter().any(|n| n.as_str() == Some(indicator)) {
+            names.push(json!(indicator));
+        }
     }
 }
 

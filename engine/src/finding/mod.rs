@@ -7,13 +7,16 @@
 //! and a connection for flow logs, …). [`Aggregator`] folds repeated matches of one rule
 //! on one group key into one finding whose `count` and `eventLastSeen` grow, as
 //! GuardDuty does. [`suppress`] archives the findings that match a suppression rule
-//! (they are kept, with `service.archived` set). [`output`] writes findings as JSON lines
+//! (they are kept, with `service.archived` set), and [`trusted`] those whose remote address
+//! is on a trusted list. [`output`] writes findings as JSON lines
 //! or a table.
 
 mod aggregate;
 mod build;
+pub mod enrich;
 pub mod output;
 pub mod suppress;
+pub mod trusted;
 
 pub use aggregate::Aggregator;
 pub use build::{build, severity_band};

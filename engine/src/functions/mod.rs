@@ -3,10 +3,15 @@
 //! registry; the compiler resolves calls against it, `docs/functions.md` is generated
 //! from it, and one test runs every example.
 
+mod dga_model;
+mod dga_score;
+mod domain;
 mod entropy;
 mod first_label;
 mod len;
 mod lower;
+mod public_suffix;
+mod registered_domain;
 mod upper;
 
 use crate::event::{FieldType, FieldValue};
@@ -38,10 +43,13 @@ pub trait Function: Send + Sync {
 }
 
 static ALL: &[&dyn Function] = &[
+    &dga_score::DgaScore,
     &entropy::Entropy,
     &first_label::FirstLabel,
     &len::Len,
     &lower::Lower,
+    &public_suffix::PublicSuffix,
+    &registered_domain::RegisteredDomain,
     &upper::Upper,
 ];
 

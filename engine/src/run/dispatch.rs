@@ -26,6 +26,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rustc_hash::FxHashMap;
@@ -36,6 +37,7 @@ use picket_grammar::ast::StrOp;
 use crate::compile::ir::{CmpOp, Cond, FieldRef, Operand, Pred, Test};
 use crate::compile::RulePack;
 use crate::event::{Event, FieldValue, Source};
+use crate::intel::IntelList;
 
 use super::eval;
 use super::project::{Fields, FlowColumns, Projection};
@@ -61,6 +63,34 @@ enum Literal {
     Ips(Vec<IpAddr>),
     /// `==` / `in` on integers.
     Ints(Vec<i64>),
+    /// `in list(…)` of lists that apply to every account.
+    Lists(ListSet),
+}
+
+/// The lists of an `in list(…)` test, equal when they are the same loaded lists.
+#[derive(Debug, Clone)]
+struct ListSet(Vec<Arc<IntelList>>);
+
+impl PartialEq for ListSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+}
+
+impl Eq for ListSet {}
+
+impl std::hash::Hash for ListSet {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for list in &self.0 {
+            std::ptr::hash(Arc::as_ptr(list), state);
+        }
+    }
+}
+
+impl ListSet {
+    fn holds(&self, value: &FieldValue<'_>) -> bool {
+        self.0.iter().any(|l| l.contains(value))
+    }
 }
 
 fn op_code(op: StrOp) -> u8 {
@@ -166,6 +196,15 @@ fn groupable(test: &Test) -> Option<(&FieldRef, Literal)> {
             lhs: Operand::Field(f),
             nets,
         } if !matches!(f, FieldRef::Elem(_)) => Some((f, Literal::Cidr(nets.clone()))),
+        // Lists scoped to accounts need the event's account, not only the value.
+        Test::Intel {
+            lhs: Operand::Field(f),
+            lists,
+        } if !matches!(f, FieldRef::Elem(_))
+            && lists.iter().all(|l| l.spec().accounts.is_none()) =>
+        {
+            Some((f, Literal::Lists(ListSet(lists.clone()))))
+        }
         _ => None,
     }
 }
@@ -174,6 +213,7 @@ fn same_field(a: &FieldRef, b: &FieldRef) -> bool {
     match (a, b) {
         (FieldRef::Catalog(x), FieldRef::Catalog(y)) => std::ptr::eq(*x, *y),
         (FieldRef::Raw(x), FieldRef::Raw(y)) => x == y,
+        (FieldRef::Geo { def: x, .. }, FieldRef::Geo { def: y, .. }) => std::ptr::eq(*x, *y),
         _ => false,
     }
 }
@@ -368,6 +408,8 @@ struct FieldGroup {
     net_table: NetTable,
     ips: FxHashMap<IpAddr, Vec<u32>>,
     ints: FxHashMap<i64, Vec<u32>>,
+    /// `in list(…)` tests.
+    lists: Vec<(ListSet, u32)>,
     /// Any string test at all.
     strings: bool,
 }
@@ -501,6 +543,7 @@ impl FieldGroup {
                     self.ints.entry(*i).or_default().push(id);
                 }
             }
+            Literal::Lists(lists) => self.lists.push((lists.clone(), id)),
         }
     }
 
@@ -560,6 +603,11 @@ impl FieldGroup {
     fn run(&self, value: &FieldValue<'_>, truth: &mut [u64], memo: &mut Memo) {
         if let FieldValue::List(items) = value {
             return items.iter().for_each(|v| self.run(v, truth, memo));
+        }
+        for (lists, id) in &self.lists {
+            if lists.holds(value) {
+                set_bit(truth, *id);
+            }
         }
         if !self.ints.is_empty() {
             // Numbers compare by value: a whole float equals the integer.
@@ -953,7 +1001,7 @@ pub type Visit<'a> = dyn FnMut(u32, &Known<'_>) + 'a;
 /// A field as rules write it: `actor.arn`, `requestParameters.roleArn`, `resources[0].ARN`.
 fn field_name(field: &FieldRef) -> String {
     let path = match field {
-        FieldRef::Catalog(def) => return def.name.to_string(),
+        FieldRef::Catalog(def) | FieldRef::Geo { def, .. } => return def.name.to_string(),
         FieldRef::Raw(path) | FieldRef::Elem(path) => path,
     };
     let mut out = String::new();

@@ -183,7 +183,62 @@ fn test_in<'e>(t: &Test, event: &'e Event, elem: Elem<'_, 'e>) -> bool {
         | Test::In { lhs, .. }
         | Test::Cidr { lhs, .. }
         | Test::Regex { lhs, .. } => operand(lhs).is_some_and(|v| holds_for(t, &v)),
+        Test::Intel { lhs, lists } => operand(lhs).is_some_and(|v| intel_holds(lists, &v, event)),
     }
+}
+
+/// The event's account, read once, for lists scoped to accounts.
+struct Scope<'e> {
+    event: &'e Event,
+    account: Option<Option<FieldValue<'e>>>,
+}
+
+impl<'e> Scope<'e> {
+    fn new(event: &'e Event) -> Self {
+        Scope {
+            event,
+            account: None,
+        }
+    }
+
+    /// Whether `list` applies to the event (the account is read only for a scoped list).
+    fn admits(&mut self, list: &crate::intel::IntelList) -> bool {
+        if list.spec().accounts.is_none() {
+            return true;
+        }
+        let event = self.event;
+        let account = self.account.get_or_insert_with(|| event.field("account"));
+        list.applies_to(match account {
+            Some(FieldValue::Str(s)) => Some(&**s),
+            _ => None,
+        })
+    }
+}
+
+/// Whether one of the lists of an intel test holds `value` and applies to the event's
+/// account.
+fn intel_holds(
+    lists: &[std::sync::Arc<crate::intel::IntelList>],
+    value: &FieldValue<'_>,
+    event: &Event,
+) -> bool {
+    let mut scope = Scope::new(event);
+    lists.iter().any(|l| scope.admits(l) && l.contains(value))
+}
+
+/// The lists of an intel test that hold `value` and apply to the event's account, each
+/// with the indicator that matched.
+pub fn intel_hits<'l>(
+    lists: &'l [std::sync::Arc<crate::intel::IntelList>],
+    value: &FieldValue<'_>,
+    event: &Event,
+) -> Vec<crate::intel::Hit<'l>> {
+    let mut scope = Scope::new(event);
+    lists
+        .iter()
+        .filter(|l| scope.admits(l))
+        .filter_map(|l| l.lookup(value))
+        .collect()
 }
 
 /// The truth of a test whose left side is a field (outside any quantifier) and whose
@@ -270,7 +325,7 @@ fn holds_for(t: &Test, v: &FieldValue<'_>) -> bool {
             as_ip(x).is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
         }),
         Test::Regex { re, .. } => any(v, &|x| matches!(x, FieldValue::Str(s) if re.is_match(s))),
-        Test::Exists(_) | Test::Compare { .. } => false,
+        Test::Exists(_) | Test::Compare { .. } | Test::Intel { .. } => false,
     }
 }
 

@@ -202,7 +202,7 @@ mod tests {
         assert!(profile
             .table(pack, 5)
             .contains("account.cloudtrail-logging-disabled"));
-        let groups = profile.groups_table(matcher.dispatch(), 5);
+        let groups = profile.groups_table(matcher.dispatch(), 50);
         assert!(groups.contains("cloudtrail api.operation: "), "{groups}");
     }
 }

@@ -292,7 +292,7 @@ impl Projection {
                 Segment::Name(name) => Some(name),
                 Segment::Index(_) => None,
             },
-            FieldRef::Elem(_) => None,
+            FieldRef::Elem(_) | FieldRef::Geo { .. } => None,
         }
     }
 
@@ -304,7 +304,7 @@ impl Projection {
                 def.convert(walk_path(value, def.raw_path(self.source)?.get(1..)?)?)
             }
             FieldRef::Raw(path) => walk_path(value, path.get(1..)?),
-            FieldRef::Elem(_) => None,
+            FieldRef::Elem(_) | FieldRef::Geo { .. } => None,
         }
     }
 
@@ -319,7 +319,7 @@ impl Projection {
                 [Segment::Name(name)] => Some(name),
                 _ => None,
             },
-            FieldRef::Elem(_) => None,
+            FieldRef::Elem(_) | FieldRef::Geo { .. } => None,
         }
     }
 }
