@@ -71,6 +71,11 @@ def at(hh, mm=0, ss=0):
     return DAY + dt.timedelta(hours=hh, minutes=mm, seconds=ss)
 
 
+def c2_beacons():
+    """When the batch host's backdoor calls home: about every 20 minutes, 12:31 to 17:11."""
+    return [at(12, 31, 2) + dt.timedelta(minutes=20 * i, seconds=(37 * i) % 50) for i in range(15)]
+
+
 # Activity by hour of the day (UTC): the company works roughly 07:00-19:00 UTC.
 OFFICE = [1, 1, 1, 1, 1, 1, 2, 5, 9, 10, 10, 10, 8, 10, 10, 10, 9, 8, 5, 3, 2, 1, 1, 1]
 FLAT = [5] * 24
@@ -198,9 +203,10 @@ NODES = [("i-0e5f60718293a4b5c", "10.1.34.201", "eni-0d33e44f55a66b771", SUB_EKS
          ("i-0e5f60718293a4b7e", "10.1.34.90", "eni-0d33e44f55a66b773", SUB_EKS_A, "ip-10-1-34-90.ec2.internal")]
 MINER_NODE = NODES[0]
 
-# Internet addresses are documentation ranges (RFC 5737).
+# Internet addresses are documentation ranges (RFC 5737), but for the Tor relays below.
 OFFICE_IPS = ["192.0.2.10", "192.0.2.11"]
 CI_NAT_IP = "198.51.100.10"
+PROWLER_IP = "192.0.2.90"  # the security account's scanner (docs/examples/trusted-list.txt)
 ATTACKER_KALI = "203.0.113.66"
 ATTACKER_PARROT = "198.51.100.140"
 ATTACKER_PENTOO = "192.0.2.77"
@@ -210,7 +216,17 @@ RDP_GUESSER = "198.51.100.91"
 POOL_IPS = {"xmr-eu1.nanopool.org": "198.51.100.77", "pool.supportxmr.com": "203.0.113.99",
             "gulf.moneroocean.stream": "203.0.113.150"}
 EXFIL_DOMAIN = "t.cdnsync.example"  # the attacker's name server answers for it
+C2_NAME, C2_IP = "api.cdnsync.example", "203.0.113.124"  # the batch host's backdoor calls home here
+# Tor relays. The Tor rules match the built-in list rules/intel/tor-exit-nodes.txt, so
+# these are real Tor exit relay addresses taken from it, the one exception to the
+# documentation ranges.
+TOR_EXIT_API = "185.220.101.32"  # the exit the stolen instance credentials are used through
+TOR_DIRECTORY = "204.194.29.4"  # the node's relay fetches the consensus from its directory port
+TOR_GUARDS = ["109.70.100.69", "192.42.116.202", "45.141.215.56"]  # relays the node's relay connects to
+TOR_PEERS = ["185.220.101.53", "94.142.244.16", "23.129.64.141", "104.244.73.193", "2.58.56.220",
+             "185.246.190.9"]  # relays that connect to the node's relay
 FLOOD_TARGET = "203.0.113.171"  # a web shop on the internet
+DGA_TLDS = ["com", "net", "org", "info", "biz"]  # where the backdoor's generated names live
 INTERNET_CLIENTS = ["203.0.113.%d" % i for i in range(2, 60)] + ["198.51.100.%d" % i for i in range(30, 70)]
 
 UA_CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
@@ -254,8 +270,14 @@ UA_SSM = "aws-sdk-go/1.55.5 (go1.22.8; linux; amd64) amazon-ssm-agent/3.3.1142.0
 UA_CNI = "aws-sdk-go-v2/1.32.2 ua/2.1 os/linux lang/go#1.22.8 md/GOOS#linux md/GOARCH#amd64 api/ec2#1.187.0 amazon-vpc-cni-k8s/v1.19.0"
 UA_LAMBDA = ("Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/linux#5.10.227-239.884.amzn2.x86_64 md/arch#x86_64 "
              "lang/python#3.12.7 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.35.36")
-UA_PROWLER = ("Boto3/1.35.54 md/Botocore#1.35.54 ua/2.0 os/linux#6.1.112-124.190.amzn2023.x86_64 md/arch#x86_64 "
-              "lang/python#3.12.7 md/pyimpl#CPython cfg/retry-mode#standard Botocore/1.35.54 prowler/4.6.0")
+# Prowler adds its AWS Partner Network id to the user agent of its checks' calls (not to
+# the AssumeRole that precedes them).
+UA_PROWLER_STS = ("Boto3/1.35.54 md/Botocore#1.35.54 ua/2.0 os/linux#6.1.112-124.190.amzn2023.x86_64 md/arch#x86_64 "
+                  "lang/python#3.12.7 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.54")
+UA_PROWLER = UA_PROWLER_STS.replace("retry-mode#legacy", "retry-mode#standard") + " APN_1826889"
+UA_TRUFFLEHOG = "TruffleHog"
+UA_CLI_UBUNTU = ("aws-cli/2.22.4 md/awscrt#0.22.0 ua/2.0 os/linux#6.8.0-49-generic md/arch#x86_64 lang/python#3.12.7 "
+                 "md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe md/prompt#off md/command#")
 UA_PARTNER = "aws-sdk-go-v2/1.32.4 ua/2.1 os/linux lang/go#1.23.2 md/GOOS#linux md/GOARCH#amd64 api/s3#1.66.3"
 UA_ECR_CRED = "aws-sdk-go-v2/1.30.3 ua/2.1 os/linux lang/go#1.22.5 md/GOOS#linux md/GOARCH#amd64 api/ecr#1.32.0 ecr-credential-provider"
 
@@ -443,24 +465,27 @@ def events_benign_us():
         out.append(ct_record(t, ui, src, name, region=R, ip="config.amazonaws.com", ua="config.amazonaws.com", req=req))
 
     # Security tooling from the security account: a Prowler scan at 06:00 assuming SecurityAuditRole.
+    # Prowler's partner id in its user agent makes recon.offensive-tool-user-agent report
+    # it: the one finding outside the intrusion, which the trusted list in docs/examples
+    # archives.
     scan_start = at(6, 0)
     out.append(ct_record(scan_start, {"type": "AWSAccount", "principalId": "AROA4SECURITYTOOLING:prowler",
                                       "accountId": PARTNER_ACCOUNT}, "sts.amazonaws.com", "AssumeRole", region=R,
-                         ip="198.51.100.200", ua=UA_PROWLER,
-                         req={"roleArn": AUDIT_ROLE.arn, "roleSessionName": "prowler-scan", "durationSeconds": 3600},
-                         resp={"credentials": {"accessKeyId": stable("ASIA", "session/SecurityAuditRole/prowler-scan/", 20),
+                         ip=PROWLER_IP, ua=UA_PROWLER_STS,
+                         req={"roleArn": AUDIT_ROLE.arn, "roleSessionName": "ProwlerAssessmentSession", "durationSeconds": 3600},
+                         resp={"credentials": {"accessKeyId": stable("ASIA", "session/SecurityAuditRole/ProwlerAssessmentSession/", 20),
                                                "sessionToken": "<redacted>", "expiration": "Nov 20, 2026, 7:00:00 AM"},
-                               "assumedRoleUser": {"assumedRoleId": AUDIT_ROLE.id + ":prowler-scan",
-                                                   "arn": "arn:aws:sts::%s:assumed-role/SecurityAuditRole/prowler-scan" % ACCOUNT}},
+                               "assumedRoleUser": {"assumedRoleId": AUDIT_ROLE.id + ":ProwlerAssessmentSession",
+                                                   "arn": "arn:aws:sts::%s:assumed-role/SecurityAuditRole/ProwlerAssessmentSession" % ACCOUNT}},
                          resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": AUDIT_ROLE.arn}]))
     for i in range(280):
         t = scan_start + dt.timedelta(seconds=5 + i * 9 + rng.randrange(8))
         src, name, req = read_call(None)
-        ui = AUDIT_ROLE.identity("prowler-scan", created=scan_start)
+        ui = AUDIT_ROLE.identity("ProwlerAssessmentSession", created=scan_start)
         err = None
         if name in ("GetBucketPolicy",) and rng.random() < 0.5:
             err = ("NoSuchBucketPolicy", "The bucket policy does not exist")
-        out.append(ct_record(t, ui, src, name, region=R, ip="198.51.100.200", ua=UA_PROWLER, req=req, error=err))
+        out.append(ct_record(t, ui, src, name, region=R, ip=PROWLER_IP, ua=UA_PROWLER, req=req, error=err))
 
     # SSM agent on every instance: UpdateInstanceInformation every ~5 minutes (sampled).
     for inst in WEB + APP:
@@ -833,6 +858,10 @@ def events_attack():
     out = []
     R = "us-east-1"
     k = CI_DEPLOY.identity()
+    # 08:57 the leaked key is checked with TruffleHog, which calls GetCallerIdentity
+    # (through the global endpoint) to learn whether a key it found works.
+    out.append(ct_record(at(8, 57, 41), k, "sts.amazonaws.com", "GetCallerIdentity", region=R, ip=ATTACKER_KALI,
+                         ua=UA_TRUFFLEHOG, tls_host="sts.amazonaws.com"))
     # 09:02-09:15 recon from a Kali machine with the leaked ci-deploy key.
     recon = [("sts.amazonaws.com", "GetCallerIdentity", None, "sts.get-caller-identity", None),
              ("iam.amazonaws.com", "ListUsers", None, "iam.list-users", None),
@@ -1005,7 +1034,8 @@ def events_attack():
         out.append(ct_record(t, root, src, name, region=R, ip=ROOT_LOGIN_IP, ua=UA_FIREFOX_ATTACKER, req=req, resp=resp, console=True,
                              tls_host="iam.amazonaws.com" if src.startswith("iam") else "account.us-east-1.amazonaws.com"))
         t += dt.timedelta(seconds=rng.randint(30, 90))
-    # 12:28 the key runs a shell script on the batch host through Systems Manager: the miner.
+    # 12:28 the key runs a shell script on the batch host through Systems Manager: the miner,
+    # and a backdoor that calls home (see flows_app_vpc and write_dns).
     out.append(ct_record(at(12, 28, 40), k, "ssm.amazonaws.com", "SendCommand", region=R, ip=ATTACKER_KALI,
                          ua=ua_kali("ssm.send-command"),
                          req={"instanceIds": [BATCH_HOST[0]], "documentName": "AWS-RunShellScript",
@@ -1014,6 +1044,33 @@ def events_attack():
                                            "instanceIds": [BATCH_HOST[0]], "status": "Pending", "statusDetails": "Pending",
                                            "requestedDateTime": "Nov 20, 2026, 12:28:40 PM", "targetCount": 1, "completedCount": 0,
                                            "errorCount": 0, "deliveryTimedOutCount": 0, "timeoutSeconds": 3600, "interactive": False}}))
+    # 13:08 the web server's instance-role credentials, read from the metadata service
+    # through the SSRF (13:05, see write_dns), are used from a Tor exit relay.
+    web = WEB[0]
+    stolen = WEB_ROLE.identity(web[0], ec2=True, created=at(12, 52, 19))
+    t = at(13, 8, 26)
+    for src, name, req, cmd, denied in [("sts.amazonaws.com", "GetCallerIdentity", None, "sts.get-caller-identity", None),
+                                        ("s3.amazonaws.com", "ListBuckets", {"Host": "s3.amazonaws.com"}, "s3.ls", None),
+                                        ("iam.amazonaws.com", "ListAttachedRolePolicies", {"roleName": WEB_ROLE.name},
+                                         "iam.list-attached-role-policies", "iam:ListAttachedRolePolicies")]:
+        out.append(ct_record(t, stolen, src, name, region=R, ip=TOR_EXIT_API, ua=UA_CLI_UBUNTU + cmd, req=req,
+                             error=access_denied(stolen, denied, WEB_ROLE.arn) if denied else None))
+        t += dt.timedelta(seconds=rng.randint(10, 40))
+    out.append(s3_data(t, stolen, "ListObjects", "acme-app-assets", ip=TOR_EXIT_API, ua=UA_CLI_UBUNTU + "s3.ls", prefix=""))
+    for key in ("config/app-settings.json", "config/feature-flags.json", "img/logo.svg"):
+        t += dt.timedelta(seconds=rng.randint(5, 20))
+        out.append(s3_data(t, stolen, "GetObject", "acme-app-assets", key, ip=TOR_EXIT_API, ua=UA_CLI_UBUNTU + "s3.cp"))
+    # 14:06 the key opens the Tor OR port (9001) of the EKS nodes' security group to the
+    # internet, for the relay started through the privileged pod (see flows_eks_vpc).
+    sg, rule = "sg-0e4f5a6b7c8d90799", "sgr-0a9b8c7d6e5f43210"
+    out.append(kali(at(14, 6, 12), "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress",
+                    {"groupId": sg, "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 9001, "toPort": 9001, "groups": {},
+                                                                 "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]},
+                                                                 "ipv6Ranges": {}, "prefixListIds": {}}]}},
+                    "ec2.authorize-security-group-ingress",
+                    resp={"requestId": new_uuid(), "_return": True, "securityGroupRuleSet": {"items": [
+                        {"groupOwnerId": ACCOUNT, "groupId": sg, "securityGroupRuleId": rule, "isEgress": False,
+                         "ipProtocol": "tcp", "fromPort": 9001, "toPort": 9001, "cidrIpv4": "0.0.0.0/0"}]}}))
     return out
 
 
@@ -1228,6 +1285,11 @@ def flows_app_vpc():
         recs += flow_pair(t, BATCH_HOST, 51930, POOL_IPS["pool.supportxmr.com"], 3333, pkts=rng.randint(6, 14),
                           size=rng.randint(900, 2600), established=t > at(15, 3))
         t += dt.timedelta(minutes=rng.randint(8, 14))
+    # Attack: the backdoor dropped with the miner calls its controller over HTTPS after
+    # each lookup of its name (see write_dns).
+    for t in c2_beacons():
+        recs += flow_pair(t + dt.timedelta(seconds=1), BATCH_HOST, eph(), C2_IP, 443, pkts=rng.randint(9, 16),
+                          size=rng.randint(1800, 5200))
     # Attack: at 21:12 the batch host joins a flood against a web shop: a SYN flood on its
     # port 443 for 68 seconds at about 2,500 packets a second, the source port cycling
     # through 3,000 values (1025-4024). The flow log keeps one record per source port and
@@ -1244,6 +1306,15 @@ def flows_app_vpc():
             recs.append(flow_record(BATCH_HOST, BATCH_HOST[1], FLOOD_TARGET, 1025 + i, 443, start, epoch(w_end) - 1,
                                     pkts, pkts * 60, "egress", flags=2))
         w = w_end
+    # Attack: at 13:11, right after using the stolen instance credentials through Tor, the
+    # intruder tries the bastion's SSH through the same exit relay: three connections
+    # that sshd accepts and closes (no key). The generator's random state is put back
+    # afterwards, so the rest of the day stays as it was.
+    state = rng.getstate()
+    for i, cport in enumerate((47312, 47318, 47331)):
+        recs += flow_pair(at(13, 11, 2 + 9 * i), BASTION, 22, TOR_EXIT_API, cport, initiated_by_local=False,
+                          path_egress="8", pkts=12, size=2900)
+    rng.setstate(state)
     # Attack: just before midnight an internet address guesses SSH passwords on the bastion
     # (a new connection every few seconds, each from its own port; sshd answers each),
     # and another guesses RDP passwords on the Windows jump host.
@@ -1317,6 +1388,24 @@ def flows_eks_vpc():
     while t < at(23, 50):
         recs += flow_pair(t, MINER_NODE, 43718, POOL_IPS["pool.supportxmr.com"], 3333, pkts=rng.randint(6, 14), size=rng.randint(900, 2600))
         t += dt.timedelta(minutes=rng.randint(10, 20))
+    # Attack: from 14:12 the node runs a Tor relay, started from the privileged pod (the
+    # leaked key opened the nodes' OR port, 9001, to the internet at 14:06). The relay
+    # fetches the consensus from a directory port (9030) and connects to three relays on
+    # their OR port; from 14:31 six relays connect to its own OR port, one every five
+    # minutes or so. The OR connections stay open until 16:00: a record about every ten
+    # minutes, no SYN after the first.
+    conns = [(eph(), relay, port, True, at(14, 12, 9) + dt.timedelta(seconds=20 * i))
+             for i, (relay, port) in enumerate([(TOR_DIRECTORY, 9030)] + [(g, 9001) for g in TOR_GUARDS])]
+    conns += [(9001, relay, eph(), False, at(14, 31, 44) + dt.timedelta(minutes=5 * i, seconds=rng.randrange(60)))
+              for i, relay in enumerate(TOR_PEERS)]
+    for local_port, relay, relay_port, outbound, t in conns:
+        first = t
+        while t < at(16, 0):
+            recs += flow_pair(t, MINER_NODE, local_port, relay, relay_port, initiated_by_local=outbound,
+                              pkts=rng.randint(20, 400), established=t > first)
+            if relay_port == 9030:
+                break  # one download
+            t += dt.timedelta(minutes=rng.randint(9, 13))
     # Attack: at 21:12:40 the node joins the flood on the web shop with UDP: eight sockets,
     # each with its own source port, to port 80, about 6,000 packets a second in all, for
     # two and a half minutes. A few records, a minute each, with very large packet counts.
@@ -1410,10 +1499,19 @@ def write_dns():
         digest = hashlib.md5(("service/%d" % i).encode()).hexdigest()
         lb_names.append(("a%s-%d.us-east-1.elb.amazonaws.com" % (digest, 1000000000 + int(digest[:8], 16) % 999999999),
                          ["192.0.2.%d" % (160 + i)]))
+    # Three of the names it checks belong to Services deleted last week, and fail
+    # (NXDOMAIN): random-looking names that do not exist, but three domains, not eight.
+    gone = []
+    for i in range(3):
+        digest = hashlib.md5(("service/deleted/%d" % i).encode()).hexdigest()
+        gone.append("a%s-%d.us-east-1.elb.amazonaws.com" % (digest, 1000000000 + int(digest[:8], 16) % 999999999))
     for hour in range(1, 24, 3):
         t = at(hour, 5, rng.randrange(10))
         for name, ans in lb_names:
             eks_recs.append(dns_record(t, NODES[1], VPC_EKS, name, "A", ans))
+            t += dt.timedelta(milliseconds=rng.randint(50, 400))
+        for name in gone:
+            eks_recs.append(dns_record(t, NODES[1], VPC_EKS, name, "A", (), rcode="NXDOMAIN"))
             t += dt.timedelta(milliseconds=rng.randint(50, 400))
     # Attack: from 13:41 the batch host sends data out over DNS: 480 queries in eight
     # minutes under a domain whose name server the attacker runs, each carrying 35 bytes as
@@ -1433,6 +1531,19 @@ def write_dns():
         app_recs.append(dns_record(t, BATCH_HOST, VPC_APP, name, "A", [POOL_IPS[name]]))
         t += dt.timedelta(minutes=rng.randint(25, 50))
     app_recs.append(dns_record(at(15, 2, 39), BATCH_HOST, VPC_APP, "pool.supportxmr.com", "A", [POOL_IPS["pool.supportxmr.com"]]))
+    # Attack: the backdoor dropped on the batch host with the miner looks up its controller
+    # before each call home. At 17:31 the name no longer resolves (the registrar has
+    # suspended cdnsync.example), and the backdoor falls back on its domain generation
+    # algorithm: 16 names of 10 to 16 random letters under common TLDs, a few seconds
+    # apart, none of them registered.
+    for t in c2_beacons():
+        app_recs.append(dns_record(t, BATCH_HOST, VPC_APP, C2_NAME, "A", [C2_IP]))
+    t = at(17, 31, 2)
+    app_recs.append(dns_record(t, BATCH_HOST, VPC_APP, C2_NAME, "A", (), rcode="NXDOMAIN"))
+    for _ in range(16):
+        t += dt.timedelta(seconds=rng.randint(4, 12))
+        label = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(10, 16)))
+        app_recs.append(dns_record(t, BATCH_HOST, VPC_APP, "%s.%s" % (label, rng.choice(DGA_TLDS)), "A", (), rcode="NXDOMAIN"))
     t = at(12, 24, 1)
     while t < at(23, 50):
         name = rng.choice(["pool.supportxmr.com", "gulf.moneroocean.stream"])

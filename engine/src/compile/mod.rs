@@ -12,6 +12,7 @@
 pub mod ir;
 pub mod load;
 pub mod pack;
+pub mod reload;
 pub mod resolve;
 pub mod source;
 pub mod stateful;
