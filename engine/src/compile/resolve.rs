@@ -158,21 +158,27 @@ impl<'d> Resolver<'d> {
             }
             _ => {
                 let test = self.test(e, at)?;
-                let text = at
-                    .cond
-                    .text
-                    .get(e.span.start()..e.span.end())
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let text = match self.quant_labels.last() {
-                    Some(label) => format!("{label}: {text}"),
-                    None => text,
-                };
+                let text = self.pred_text(e, at);
                 self.preds.push(Pred { text, test });
                 Some(Cond::Pred(self.preds.len() as u32 - 1))
             }
+        }
+    }
+
+    /// How a predicate is explained: its text as written (whitespace folded), after the
+    /// label of the quantifier it is inside, if any.
+    fn pred_text(&self, e: &ast::Expr, at: Place<'_>) -> String {
+        let text = at
+            .cond
+            .text
+            .get(e.span.start()..e.span.end())
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        match self.quant_labels.last() {
+            Some(label) => format!("{label}: {text}"),
+            None => text,
         }
     }
 
@@ -206,23 +212,11 @@ impl<'d> Resolver<'d> {
         };
         let list = self.intel_list(&name.0, &name.1, at)?;
         let entries: Vec<String> = list.texts().map(str::to_string).collect();
-        let written = at
-            .cond
-            .text
-            .get(e.span.start()..e.span.end())
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let written = self.pred_text(e, at);
         let mut branches = Vec::new();
         for entry in entries {
-            let text = format!("{written}: {entry:?}");
-            let text = match self.quant_labels.last() {
-                Some(label) => format!("{label}: {text}"),
-                None => text,
-            };
             self.preds.push(Pred {
-                text,
+                text: format!("{written}: {entry:?}"),
                 test: Test::Str {
                     lhs: lhs_op.clone(),
                     op,

@@ -33,6 +33,7 @@ pub(crate) use path::walk as walk_path;
 pub use reader::{
     expand_inputs, read_all, read_path, read_stream, InputError, ReadOptions, ReadStats,
 };
+pub(crate) use value::fast_ipv4;
 pub use value::{format_millis, parse_ip, parse_rfc3339, FieldValue};
 pub(crate) use vpcflow::is_numeric as vpcflow_numeric;
 pub use vpcflow::{FlowFormat, FlowRecord, V2_FIELDS};

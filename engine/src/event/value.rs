@@ -234,7 +234,7 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
 
 /// Four decimal octets of 1–3 digits, no leading zeros, each at most 255; `None` for
 /// anything else (which the standard parser then decides). One pass over the bytes.
-fn fast_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
+pub(crate) fn fast_ipv4(b: &[u8]) -> Option<std::net::Ipv4Addr> {
     if !(7..=15).contains(&b.len()) {
         return None;
     }

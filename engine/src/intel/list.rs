@@ -283,7 +283,7 @@ impl IntelList {
     pub fn contains(&self, value: &FieldValue<'_>) -> bool {
         match value {
             FieldValue::Ip(ip) => self.addrs.lookup(*ip).is_some(),
-            FieldValue::Str(s) => match parse_ip(s) {
+            FieldValue::Str(s) => match may_be_ip(s).then(|| parse_ip(s)).flatten() {
                 Some(ip) => self.addrs.lookup(ip).is_some(),
                 None => self.lookup_name(s).is_some(),
             },
@@ -320,7 +320,7 @@ impl IntelList {
     }
 
     fn lookup_text(&self, s: &str) -> Option<Hit<'_>> {
-        match parse_ip(s) {
+        match may_be_ip(s).then(|| parse_ip(s)).flatten() {
             Some(ip) => self.lookup_ip(ip),
             None => self.lookup_name(s),
         }
@@ -379,6 +379,12 @@ impl IntelList {
             + strings(&self.urls)
             + 2 * strings(&self.text_set)
     }
+}
+
+/// Whether text can be an IP address at all: IPv4 starts with a digit, IPv6 has a
+/// colon. Domain names, which most text values are, skip the address parser.
+fn may_be_ip(s: &str) -> bool {
+    s.as_bytes().first().is_some_and(u8::is_ascii_digit) || s.contains(':')
 }
 
 /// A URL with its scheme and host lower-cased, as lists keep URLs.

@@ -147,68 +147,28 @@ pub(crate) fn parse_net(s: &str) -> Option<IpNet> {
     IpNet::new(ip, len).ok().map(|net| net.trunc())
 }
 
-/// An IPv4 address in dotted-quad form (four decimal octets of 1–3 digits, no leading
-/// zeros) with an optional `/prefix` of 1–2 digits, read in one pass; `None` for
-/// anything else (which [`parse_net`] then decides). Most entries of large lists are
-/// these.
+/// An IPv4 address in dotted-quad form (read by the event reader's one-pass parser)
+/// with an optional `/prefix` of 1–2 digits; `None` for anything else (which
+/// [`parse_net`] then decides). Most entries of large lists are these.
 fn fast_ipv4_net(b: &[u8]) -> Option<IpNet> {
     if !(7..=18).contains(&b.len()) {
         return None;
     }
-    let mut octets = [0u8; 4];
-    let mut index = 0;
-    let mut n: u32 = 0;
-    let mut digits = 0;
-    let mut rest = b.iter();
-    for &c in rest.by_ref() {
-        if c == b'.' || c == b'/' {
-            if digits == 0 || (c == b'.') == (index == 3) {
-                return None;
-            }
-            *octets.get_mut(index)? = n as u8;
-            index += 1;
-            n = 0;
-            digits = 0;
-            if c == b'/' {
-                break;
-            }
-            continue;
-        }
-        let d = u32::from(c.wrapping_sub(b'0'));
-        // Not a digit, or a digit after a leading zero.
-        if d > 9 || (digits == 1 && n == 0) {
-            return None;
-        }
-        n = n * 10 + d;
-        digits += 1;
-        if n > 255 {
-            return None;
-        }
-    }
-    let len = if index == 4 {
-        // After `/`: 1 or 2 digits, at most 32.
-        let mut len: u32 = 0;
-        let mut len_digits = 0;
-        for &c in rest {
-            let d = u32::from(c.wrapping_sub(b'0'));
-            if d > 9 || len_digits == 2 {
-                return None;
-            }
-            len = len * 10 + d;
-            len_digits += 1;
-        }
-        if len_digits == 0 || len > 32 {
-            return None;
-        }
-        len as u8
-    } else {
-        if digits == 0 || index != 3 {
-            return None;
-        }
-        *octets.get_mut(3)? = n as u8;
-        32
+    let (addr, len) = match memchr::memchr(b'/', b) {
+        Some(slash) => (&b[..slash], Some(&b[slash + 1..])),
+        None => (b, None),
     };
-    let net = ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(octets), len).ok()?;
+    let addr = crate::event::fast_ipv4(addr)?;
+    let len = match len {
+        None => 32,
+        Some(digits)
+            if (1..=2).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) =>
+        {
+            digits.iter().fold(0u8, |n, d| n * 10 + (d - b'0'))
+        }
+        Some(_) => return None,
+    };
+    let net = ipnet::Ipv4Net::new(addr, len).ok()?;
     Some(IpNet::V4(net.trunc()))
 }
 
