@@ -180,10 +180,7 @@ pub(crate) fn add_intel_details(evidence: &mut Value, rule: &CompiledRule, event
             continue;
         };
         for hit in crate::run::eval::intel_hits(lists, &value, event) {
-            let trusted = lists
-                .iter()
-                .any(|l| l.name() == hit.list && l.kind() == ListKind::Trusted);
-            if !trusted {
+            if hit.kind != ListKind::Trusted {
                 add_threat_name(evidence, hit.list, &hit.indicator);
             }
         }

@@ -142,8 +142,6 @@ pub struct IntelList {
     urls: FxHashSet<Box<str>>,
     texts: Vec<Box<str>>,
     text_set: FxHashSet<Box<str>>,
-    /// Entries read (after duplicates).
-    entries: usize,
     /// A hash of the file's bytes, to tell a changed file on reload.
     pub(crate) content_hash: u64,
 }
@@ -153,6 +151,8 @@ pub struct IntelList {
 pub struct Hit<'l> {
     /// The list's name.
     pub list: &'l str,
+    /// The list's kind.
+    pub kind: ListKind,
     /// What the list holds that matched, as the list writes it (`198.51.100.0/24`,
     /// `pool.example`).
     pub indicator: Cow<'l, str>,
@@ -225,7 +225,6 @@ impl IntelList {
         nets.sort_by_key(|n| (n.network(), n.prefix_len()));
         nets.dedup();
         let addrs = AddrTable::new(nets.iter().enumerate().map(|(i, n)| (*n, i as u32)));
-        let entries = nets.len() + domains.len() + urls.len() + texts.len();
         Ok(IntelList {
             spec,
             nets,
@@ -234,7 +233,6 @@ impl IntelList {
             urls,
             texts,
             text_set,
-            entries,
             content_hash,
         })
     }
@@ -256,12 +254,12 @@ impl IntelList {
 
     /// Number of entries (distinct).
     pub fn len(&self) -> usize {
-        self.entries
+        self.nets.len() + self.domains.len() + self.urls.len() + self.texts.len()
     }
 
     /// True when the list has no entry.
     pub fn is_empty(&self) -> bool {
-        self.entries == 0
+        self.len() == 0
     }
 
     /// The text entries (reference lists), in file order.
@@ -305,6 +303,7 @@ impl IntelList {
     fn hit<'l>(&'l self, indicator: Cow<'l, str>) -> Hit<'l> {
         Hit {
             list: &self.spec.name,
+            kind: self.spec.kind,
             indicator,
         }
     }

@@ -173,8 +173,8 @@ fn load_one(
             }]);
         }
     };
-    let parsed = source.spec.format.parse(text);
-    let skipped = parsed.skipped.clone();
+    let mut parsed = source.spec.format.parse(text);
+    let skipped = std::mem::take(&mut parsed.skipped);
     let list = IntelList::build(source.spec.clone(), parsed, hash)
         .map(Arc::new)
         .map_err(|errors| entry_errors(source, text, &errors))?;

@@ -71,9 +71,6 @@ pub(crate) struct Projection {
 struct TopKeys {
     /// The keys, by index.
     keys: Vec<Box<str>>,
-    /// Per key: its first eight bytes as an integer (keys of eight bytes or more), so
-    /// that a record's key is compared in full only when they agree.
-    heads: Vec<Option<u64>>,
     /// Bit `n` is set when some key is `n` bytes long (keys of 64 bytes or more set
     /// bit 63 and are compared in full).
     lengths: u64,
@@ -86,7 +83,6 @@ impl TopKeys {
             return i as u16;
         }
         self.keys.push(key.into());
-        self.heads.push(Self::head(key));
         self.lengths |= Self::length_bit(key);
         (self.keys.len() - 1) as u16
     }
@@ -95,22 +91,13 @@ impl TopKeys {
         1u64 << key.len().min(63)
     }
 
-    #[inline]
-    fn head(key: &str) -> Option<u64> {
-        let head: [u8; 8] = key.as_bytes().get(..8)?.try_into().ok()?;
-        Some(u64::from_le_bytes(head))
-    }
-
     /// The index of `key`, if it is one of the keys.
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
         if self.lengths & Self::length_bit(key) == 0 {
             return None;
         }
-        let head = Self::head(key);
-        (0..self.keys.len()).find(|&i| {
-            self.heads[i] == head && self.keys[i].len() == key.len() && &*self.keys[i] == key
-        })
+        self.keys.iter().position(|k| &**k == key)
     }
 }
 
@@ -121,19 +108,17 @@ impl TopKeys {
 #[derive(Default)]
 struct TopScan<'e> {
     /// Per key: its value once met (the first, when a key repeats); empty until the
-    /// walk starts.
+    /// walk starts (a projection asks for a top-level key only when it has some).
     found: SmallVec<[Option<&'e Value>; 16]>,
     /// The entries not walked yet; `None` before the walk and once at its end.
     rest: Option<object::Iter<'e>>,
-    started: bool,
 }
 
 impl<'e> TopScan<'e> {
     /// The value of key `wanted` (an index into `keys`) in `record`.
     #[inline]
     fn get(&mut self, keys: &TopKeys, record: &'e Value, wanted: usize) -> Option<&'e Value> {
-        if !self.started {
-            self.started = true;
+        if self.found.is_empty() {
             self.found.resize(keys.keys.len(), None);
             self.rest = record.as_object().map(|object| object.iter());
         } else if let Some(value) = self.found[wanted] {
