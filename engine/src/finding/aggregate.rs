@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::build::{add_intel_details, add_threat_name, build, event_ref, group_key, rfc3339};
+use super::build::{add_intel_details, build, event_ref, group_key, merge_intel_details, rfc3339};
 use super::Finding;
 use crate::event::Event;
 use crate::run::Match;
@@ -84,19 +84,7 @@ impl Aggregator {
             let (f, at_first, at_last) = &mut self.findings[i];
             f.service.count += finding.service.count;
             widen(f, at_first, at_last, first, last);
-            if let Some(details) = finding.service.evidence["threatIntelligenceDetails"].as_array()
-            {
-                for d in details {
-                    let list = d["threatListName"].as_str().unwrap_or_default();
-                    for name in d["threatNames"].as_array().into_iter().flatten() {
-                        add_threat_name(
-                            &mut f.service.evidence,
-                            list,
-                            name.as_str().unwrap_or_default(),
-                        );
-                    }
-                }
-            }
+            merge_intel_details(&mut f.service.evidence, &finding.service.evidence);
             let more = evidence(finding.service.evidence);
             if let Some(events) = f
                 .service

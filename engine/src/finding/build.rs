@@ -187,7 +187,21 @@ pub(crate) fn add_intel_details(evidence: &mut Value, rule: &CompiledRule, event
     }
 }
 
-pub(crate) fn add_threat_name(evidence: &mut Value, list: &str, indicator: &str) {
+/// Adds the `threatIntelligenceDetails` of `other` (a finding of the same rule and key)
+/// to those of `evidence`.
+pub(crate) fn merge_intel_details(evidence: &mut Value, other: &Value) {
+    let Some(details) = other["threatIntelligenceDetails"].as_array() else {
+        return;
+    };
+    for d in details {
+        let list = d["threatListName"].as_str().unwrap_or_default();
+        for name in d["threatNames"].as_array().into_iter().flatten() {
+            add_threat_name(evidence, list, name.as_str().unwrap_or_default());
+        }
+    }
+}
+
+fn add_threat_name(evidence: &mut Value, list: &str, indicator: &str) {
     let Some(map) = evidence.as_object_mut() else {
         return;
     };
