@@ -18,6 +18,7 @@ pub mod finding;
 pub mod functions;
 pub mod intel;
 pub mod run;
+pub mod serve;
 
 /// The built-in rule library (`rules/` at the repository root), embedded at build time.
 pub static BUILTIN_RULES: include_dir::Dir<'static> =

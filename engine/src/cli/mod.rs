@@ -4,6 +4,7 @@
 //! drive the real commands in-process. Diagnostics and progress go to standard error.
 
 mod docs;
+mod findings;
 mod scan;
 mod testcmd;
 
@@ -43,6 +44,8 @@ enum Command {
     Rules(RulesArgs),
     /// Regenerate the generated reference pages (fields, functions, rule catalog).
     Docs(DocsArgs),
+    /// List, show, archive and unarchive the findings of a findings store.
+    Findings(findings::FindingsArgs),
 }
 
 /// Which packs to load.
@@ -227,6 +230,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
         Command::Check(args) => testcmd::run_check(&args.dirs, args.deny_warnings, out),
         Command::Explain(args) => testcmd::run_explain(&args.rule, &args.event, &args.packs, out),
         Command::Rules(args) => list_rules(&args.packs, args.format, out),
+        Command::Findings(args) => findings::run(args, out),
         Command::Docs(args) => {
             for path in write_docs(&args.dir)? {
                 writeln!(out, "wrote {}", path.display())?;

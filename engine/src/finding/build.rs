@@ -189,7 +189,7 @@ pub(crate) fn add_intel_details(evidence: &mut Value, rule: &CompiledRule, event
 
 /// Adds the `threatIntelligenceDetails` of `other` (a finding of the same rule and key)
 /// to those of `evidence`.
-pub(crate) fn merge_intel_details(evidence: &mut Value, other: &Value) {
+pub fn merge_intel_details(evidence: &mut Value, other: &Value) {
     let Some(details) = other["threatIntelligenceDetails"].as_array() else {
         return;
     };

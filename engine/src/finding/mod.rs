@@ -19,7 +19,7 @@ pub mod suppress;
 pub mod trusted;
 
 pub use aggregate::Aggregator;
-pub use build::{build, severity_band};
+pub use build::{build, merge_intel_details, severity_band};
 pub use suppress::{SuppressError, Suppression, Suppressions};
 
 use serde::Serialize;

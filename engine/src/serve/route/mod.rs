@@ -1,0 +1,1 @@
+//! Routing findings: EventBridge-style event patterns and their actions.

@@ -1,0 +1,1 @@
+//! The findings store: SQLite, in WAL mode.
