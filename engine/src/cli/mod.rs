@@ -6,6 +6,7 @@
 mod docs;
 mod findings;
 mod scan;
+mod serve;
 mod testcmd;
 
 use std::ffi::OsString;
@@ -44,6 +45,9 @@ enum Command {
     Rules(RulesArgs),
     /// Regenerate the generated reference pages (fields, functions, rule catalog).
     Docs(DocsArgs),
+    /// Watch log folders, standard input or an HTTP endpoint and keep raising findings,
+    /// with rule packs reloaded as they change (see docs/serve.md).
+    Serve(serve::ServeArgs),
     /// List, show, archive and unarchive the findings of a findings store.
     Findings(findings::FindingsArgs),
 }
@@ -83,7 +87,7 @@ fn parse_trusted_list(arg: &str) -> Result<ListSpec, String> {
 }
 
 /// `NAME=FILE` or `FILE` (named after the file's stem).
-fn parse_list_arg(arg: &str, kind: ListKind) -> Result<ListSpec, String> {
+pub(crate) fn parse_list_arg(arg: &str, kind: ListKind) -> Result<ListSpec, String> {
     let (name, path) = match arg.split_once('=') {
         Some((name, path)) if !name.contains(['/', '\\']) => {
             (name.to_string(), PathBuf::from(path))
@@ -230,6 +234,7 @@ pub fn run(args: Vec<OsString>, out: &mut dyn Write) -> Result<u8> {
         Command::Check(args) => testcmd::run_check(&args.dirs, args.deny_warnings, out),
         Command::Explain(args) => testcmd::run_explain(&args.rule, &args.event, &args.packs, out),
         Command::Rules(args) => list_rules(&args.packs, args.format, out),
+        Command::Serve(args) => serve::run(args, out),
         Command::Findings(args) => findings::run(args, out),
         Command::Docs(args) => {
             for path in write_docs(&args.dir)? {

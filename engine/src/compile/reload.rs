@@ -44,6 +44,11 @@ impl Reloader {
     /// Reads the packs and lists again and compiles them. Lists that fail to load keep
     /// their version from the last call (their errors are in the diagnostics).
     pub fn reload(&self) -> std::io::Result<Compiled> {
+        Ok(self.reload_packs()?.1)
+    }
+
+    /// [`Reloader::reload`], returning the packs read as well (to run their tests).
+    pub fn reload_packs(&self) -> std::io::Result<(Vec<PackFiles>, Compiled)> {
         let mut packs = Vec::new();
         if self.builtin {
             packs.push(PackFiles::builtin());
@@ -60,7 +65,7 @@ impl Reloader {
         if let Ok(mut last) = self.intel.lock() {
             *last = Some(Arc::clone(&compiled.pack.intel));
         }
-        Ok(compiled)
+        Ok((packs, compiled))
     }
 
     /// What [`watch`] should watch: the pack folders and the files of the lists given

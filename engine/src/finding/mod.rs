@@ -18,7 +18,7 @@ pub mod output;
 pub mod suppress;
 pub mod trusted;
 
-pub use aggregate::Aggregator;
+pub use aggregate::{Aggregator, MAX_EVIDENCE_EVENTS};
 pub use build::{build, merge_intel_details, severity_band};
 pub use suppress::{SuppressError, Suppression, Suppressions};
 

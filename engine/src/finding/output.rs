@@ -22,8 +22,8 @@ pub fn write_json(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-fn short_resource(f: &Finding) -> String {
-    let r = &f.resource;
+fn short_resource(f: &Value) -> String {
+    let r = &f["resource"];
     // The first of these JSON pointers that holds a string.
     let first = |pointers: &[&str]| {
         pointers
@@ -60,7 +60,22 @@ fn short_resource(f: &Finding) -> String {
 /// `(archived)` after the type of an archived finding), the resource over its account and
 /// region.
 pub fn table(findings: &[Finding]) -> String {
+    let values: Vec<Value> = findings
+        .iter()
+        .filter_map(|f| serde_json::to_value(f).ok())
+        .collect();
+    table_of_json(&values, false)
+}
+
+/// [`table`] for findings as JSON (as the findings store keeps them); `with_id` adds the
+/// finding id under the last-seen time, for `picket findings show` and `archive`.
+pub fn table_of_json(findings: &[Value], with_id: bool) -> String {
     let mut t = Table::new();
+    let last_header = if with_id {
+        "last seen (UTC)\nid"
+    } else {
+        "last seen (UTC)"
+    };
     t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header([
@@ -68,25 +83,38 @@ pub fn table(findings: &[Finding]) -> String {
             "finding / rule",
             "count",
             "resource / account",
-            "last seen (UTC)",
+            last_header,
         ]);
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
     for f in findings {
-        let place = format!("{} {}", f.account_id, f.region);
-        let last = f.service.event_last_seen.replace('T', " ");
+        let place = format!("{} {}", text(&f["accountId"]), text(&f["region"]));
+        let last = text(&f["service"]["eventLastSeen"]).replace('T', " ");
         let last = last
             .split('.')
             .next()
             .unwrap_or(&last)
-            .trim_end_matches('Z');
-        let archived = if f.service.archived {
+            .trim_end_matches('Z')
+            .to_string();
+        let last = if with_id {
+            format!("{last}\n{}", text(&f["id"]))
+        } else {
+            last
+        };
+        let archived = if f["service"]["archived"].as_bool() == Some(true) {
             " (archived)"
         } else {
             ""
         };
+        let severity = f["severity"].as_f64().unwrap_or(0.0);
         t.add_row(vec![
-            Cell::new(format!("{} {:.1}", severity_band(f.severity), f.severity)),
-            Cell::new(format!("{}{archived}\n{}", f.finding_type, f.rule.id)),
-            Cell::new(f.service.count).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{} {:.1}", severity_band(severity), severity)),
+            Cell::new(format!(
+                "{}{archived}\n{}",
+                text(&f["type"]),
+                text(&f["rule"]["id"])
+            )),
+            Cell::new(f["service"]["count"].as_u64().unwrap_or(0))
+                .set_alignment(CellAlignment::Right),
             Cell::new(format!("{}\n{}", short_resource(f), place.trim())),
             Cell::new(last),
         ]);

@@ -48,6 +48,7 @@ mod sequence;
 mod snapshot;
 mod window;
 
+pub(crate) use snapshot::fingerprint;
 pub use snapshot::Restored;
 
 use rustc_hash::FxHashMap;

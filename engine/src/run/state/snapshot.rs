@@ -147,6 +147,27 @@ impl StateStore {
         result
     }
 
+    /// Moves the store to a new pack (a reload): the state of rules whose definition
+    /// is unchanged carries over, that of rules that changed or are gone is freed (a
+    /// changed rule starts fresh, as after [`StateStore::restore`]).
+    pub fn adopt(&mut self, pack: &RulePack) -> Restored {
+        let mut kept = Restored::default();
+        self.rules.retain(|id, entry| {
+            let keep = pack
+                .rule(id)
+                .filter(|r| r.stateful.is_some())
+                .is_some_and(|rule| fingerprint(rule) == entry.fingerprint);
+            if keep {
+                kept.rules += 1;
+            } else {
+                kept.dropped += 1;
+            }
+            keep
+        });
+        self.bytes = self.rules.values().map(|e| e.state.held_bytes()).sum();
+        kept
+    }
+
     /// Restores the state saved at `path` for the rules of `pack` whose definition is
     /// unchanged. The store's configuration stays as it is.
     pub fn restore(&mut self, path: &Path, pack: &RulePack) -> Result<Restored, String> {
