@@ -232,7 +232,9 @@ fn stop(mut child: Child) -> std::process::ExitStatus {
 
 #[test]
 fn files_become_findings_and_rules_reload_while_running() {
-    let s = Setup::new("");
+    let s = Setup::new(
+        "\n[[route]]\nname = \"two\"\npattern = { detail = { rule = { id = [\"account.marker-two\"] } } }\naction = { type = \"file\", path = \"routed.jsonl\" }\n",
+    );
     let child = s.start();
     let log = s.path("logs/trail.jsonl");
     append(
@@ -283,6 +285,19 @@ fn files_become_findings_and_rules_reload_while_running() {
     s.wait("more marker-two events", Duration::from_secs(30), || {
         s.events_of("account.marker-two") == 15
     });
+
+    // The route saw the marker-two findings, as EventBridge-shaped events.
+    let routed = std::fs::read_to_string(s.path("routed.jsonl")).expect("the routed file");
+    let routed: Vec<Value> = routed
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one event per line"))
+        .collect();
+    assert!(!routed.is_empty());
+    assert!(routed
+        .iter()
+        .all(|e| e["detail-type"] == "GuardDuty Finding"
+            && e["detail"]["rule"]["id"] == "account.marker-two"));
+    assert_eq!(routed[0]["picket"]["new"], true);
 
     let (code, metrics) = s.get("/metrics").expect("metrics");
     assert_eq!(code, 200);

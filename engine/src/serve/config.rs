@@ -710,7 +710,12 @@ fn build(raw: RawConfig, base: &Path, c: &mut Checker<'_>) -> Config {
     if let Err(e) = crate::serve::admin::check_config(&admin) {
         c.error("S505", &[Step::Key("admin"), Step::Key("listen")], e, "");
     }
-    let routes = raw.routes;
+    let mut routes = raw.routes;
+    for r in &mut routes {
+        if let crate::serve::route::ActionConfig::File { path, .. } = &mut r.action {
+            *path = resolve(&path.to_string_lossy());
+        }
+    }
     for (i, e) in crate::serve::route::check_routes(&routes) {
         c.error("S506", &[Step::Key("route"), Step::Index(i)], e, "");
     }

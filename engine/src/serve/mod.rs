@@ -660,10 +660,10 @@ pub fn run(config: Config, options: &ServeOptions) -> Result<u8> {
     if let Ok(mut r) = service.reloads.lock() {
         *r = None;
     }
-    let flushed = service.router.flush(Duration::from_secs(10));
-    if !flushed {
+    if !service.router.flush(Duration::from_secs(10)) {
         tracing::warn!("some deliveries did not finish in time; they go to the dead-letter file");
     }
+    service.router.shutdown(Duration::ZERO);
     signal_handle.close();
     drop(watch);
     let _ = reload_worker.join();
