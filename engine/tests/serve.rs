@@ -467,3 +467,113 @@ fn a_broken_config_does_not_start_and_says_where() {
     assert!(err.contains("picket.toml:3:8"), "{err}");
     assert!(err.contains("is not a folder"), "{err}");
 }
+
+/// Serving the sample day from a watched folder stores the findings `picket scan` prints
+/// for it, with the same ids and counts.
+#[test]
+fn serving_the_samples_stores_what_a_scan_finds() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let samples = repo.join("docs").join("samples");
+    let threats = repo.join("docs").join("examples").join("threat-list.txt");
+    let mut out = Vec::new();
+    let code = picket::cli::run(
+        [
+            "picket",
+            "scan",
+            &samples.display().to_string(),
+            "--threat-list",
+            &threats.display().to_string(),
+            "--format",
+            "jsonl",
+            "--threads",
+            "1",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect(),
+        &mut out,
+    )
+    .expect("scan");
+    assert_eq!(code, 0);
+    let mut scanned: Vec<(String, u64)> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a finding"))
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap_or("").to_string(),
+                f["service"]["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    scanned.sort();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logs = dir.path().join("logs");
+    for entry in walk(&samples) {
+        let rel = entry.strip_prefix(&samples).expect("inside");
+        let to = logs.join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&entry, &to).expect("copy");
+    }
+    let admin = free_port();
+    std::fs::write(
+        dir.path().join("picket.toml"),
+        format!(
+            "[rules]\nthreat_lists = [\"{}\"]\nwatch = false\n\n[store]\npath = \"f.db\"\n\n\
+             [[input]]\ntype = \"directory\"\npath = \"logs\"\npoll = \"100ms\"\nsettle = \"100ms\"\n\n\
+             [admin]\nlisten = \"127.0.0.1:{admin}\"\n",
+            threats.display()
+        ),
+    )
+    .expect("config");
+    let s = Setup {
+        dir,
+        admin,
+        ingest: 0,
+    };
+    let child = s.start();
+    let events: u64 = walk(&samples)
+        .iter()
+        .map(|f| {
+            let (events, _, _) = picket::event::read_all(f, &picket::event::ReadOptions::default());
+            events.len() as u64
+        })
+        .sum();
+    s.wait("every sample event", Duration::from_secs(120), || {
+        s.status()["pipeline"]["events"].as_u64() == Some(events)
+    });
+    let listed = Command::new(BIN)
+        .args([
+            "findings", "list", "--all", "--limit", "100000", "--format", "json", "--db",
+        ])
+        .arg(s.path("f.db"))
+        .output()
+        .expect("list");
+    let mut served: Vec<(String, u64)> = serde_json::from_slice::<Vec<Value>>(&listed.stdout)
+        .expect("JSON")
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap_or("").to_string(),
+                f["service"]["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    served.sort();
+    assert_eq!(served, scanned);
+    assert!(stop(child).success());
+}
+
+/// The sample files (not the generator and README).
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else if !path.extension().is_some_and(|e| e == "md" || e == "py") {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -6,9 +6,11 @@
 //! - [`resolve`]: names, types, literals, macro expansion; AST into [`ir`].
 //! - [`stateful`]: windows, baselines and sequences of a rule's `when:`.
 //! - [`pack`]: the immutable [`RulePack`], rules indexed by source.
+//! - [`cache`]: what a reload reuses from the compilation before it.
 //!
 //! Every error is a [`FileDiagnostic`] naming file, line and column.
 
+pub mod cache;
 pub mod ir;
 pub mod load;
 pub mod pack;

@@ -266,6 +266,8 @@ pub struct CompileOptions {
     /// and, when no geo database is given, the `*.mmdb` files of each pack's
     /// `intel/fixtures/` folder are.
     pub fixtures: bool,
+    /// Files loaded and conditions parsed by the compilation before (reloads).
+    pub cache: Option<Arc<super::cache::ParseCache>>,
 }
 
 impl CompileOptions {
@@ -364,8 +366,12 @@ pub fn compile_with(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
                     continue;
                 }
             };
-            let file = Arc::new(SourceFile::new(name, text));
-            match load::load_file(file, rel) {
+            let load = || load::load_file(Arc::new(SourceFile::new(name.clone(), text)), rel);
+            let loaded = match &options.cache {
+                Some(cache) => cache.file(&name, bytes, load),
+                None => load(),
+            };
+            match loaded {
                 Ok(Loaded::Rule(rule)) => rules.push((pack_index, *rule)),
                 Ok(Loaded::Defs(d)) => {
                     for decl in d.intel {
@@ -399,7 +405,11 @@ pub fn compile_with(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
                             ));
                             continue;
                         }
-                        let parsed = match picket_grammar::parse_condition(&m.body.text) {
+                        let parsed = match &options.cache {
+                            Some(cache) => cache.condition(&m.body.text),
+                            None => picket_grammar::parse_condition(&m.body.text),
+                        };
+                        let parsed = match parsed {
                             Ok(e) => Some(e),
                             Err(d) => {
                                 let map = &m.body.map;
@@ -466,7 +476,11 @@ pub fn compile_with(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
             file: &def.file,
             cond: &def.when,
         };
-        let (cond, stateful) = match picket_grammar::parse_detection(&def.when.text) {
+        let detection = match &options.cache {
+            Some(cache) => cache.detection(&def.when.text),
+            None => picket_grammar::parse_detection(&def.when.text),
+        };
+        let (cond, stateful) = match detection {
             Ok(d) => match super::stateful::resolve_detection(&mut resolver, &d, place) {
                 Some((c, s)) => (Some(c), s),
                 None => (None, None),
@@ -567,6 +581,9 @@ pub fn compile_with(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
         };
         a.file.name.cmp(&b.file.name).then(pos(a).cmp(&pos(b)))
     });
+    if let Some(cache) = &options.cache {
+        cache.finish();
+    }
     Compiled {
         pack,
         diagnostics: diags,

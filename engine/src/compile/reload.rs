@@ -4,7 +4,8 @@
 //! the command line, geo databases) and the last compiled result. [`Reloader::reload`]
 //! reads everything again and compiles it off to the side, with the lists loaded before
 //! as `previous_intel`: a list whose file is now broken keeps its last good version (its
-//! errors are reported), an unchanged list is reused, not read again. The caller decides
+//! errors are reported), an unchanged list is reused, not read again; unchanged rule files
+//! are not loaded or parsed again ([`super::cache`]). The caller decides
 //! what to do with the new [`Compiled`] (run it, or keep the old one when rules fail).
 //!
 //! [`watch`] turns file changes into reloads: it watches the pack folders and the list
@@ -27,6 +28,7 @@ pub struct Reloader {
     builtin: bool,
     options: CompileOptions,
     intel: Mutex<Option<Arc<Intel>>>,
+    cache: Arc<super::cache::ParseCache>,
 }
 
 impl Reloader {
@@ -38,6 +40,7 @@ impl Reloader {
             builtin,
             options,
             intel: Mutex::new(None),
+            cache: Arc::default(),
         }
     }
 
@@ -59,6 +62,7 @@ impl Reloader {
         let previous = self.intel.lock().map(|g| g.clone()).unwrap_or(None);
         let options = CompileOptions {
             previous_intel: previous,
+            cache: Some(Arc::clone(&self.cache)),
             ..self.options.clone()
         };
         let compiled = compile_with(&packs, &options);

@@ -93,6 +93,9 @@ pub struct Service {
     stop: Arc<AtomicBool>,
     started: Instant,
     generation: AtomicU64,
+    /// The engine replaced by the last reload, freed by the next one (by then the
+    /// pipeline has let go of it), so that freeing a large pack is not the pipeline's work.
+    retired: Mutex<Option<Arc<Loaded>>>,
 }
 
 /// What status shows of an input.
@@ -158,7 +161,10 @@ impl Service {
                 let rules = loaded.engine.pack().len();
                 let version = loaded.version.clone();
                 let changed = self.current.load().version != version;
-                self.current.store(Arc::new(loaded));
+                let old = self.current.swap(Arc::new(loaded));
+                if let Ok(mut retired) = self.retired.lock() {
+                    *retired = Some(old);
+                }
                 self.generation.fetch_add(1, Ordering::Relaxed);
                 self.metrics.reload(true, seconds, &version, rules);
                 tracing::info!(reason, %version, rules, seconds, changed, "pack reloaded");
@@ -487,6 +493,7 @@ pub fn run(config: Config, options: &ServeOptions) -> Result<u8> {
         stop: Arc::clone(&stop),
         started: Instant::now(),
         generation: AtomicU64::new(0),
+        retired: Mutex::new(None),
         config,
     });
 
@@ -638,7 +645,7 @@ pub fn run(config: Config, options: &ServeOptions) -> Result<u8> {
     stop.store(true, Ordering::Relaxed);
     for r in &running {
         if let Some(server) = &r.server {
-            server.unblock();
+            input::http::unblock(server);
         }
     }
     for r in running.iter_mut() {

@@ -3,8 +3,12 @@
 //! findings and the inputs' positions to the store in one transaction, then routes the
 //! findings.
 //!
-//! A batch is matched against one engine, taken when the batch starts: a reload that
-//! lands meanwhile applies from the next batch, so no event meets half of a pack. When
+//! When batches wait in the queue (the engine is behind), up to [`GROUP_EVENTS`] events
+//! of them are matched and committed together: one aggregation and one transaction for
+//! the group, so the store's work per event falls as load rises (group commit).
+//!
+//! A group is matched against one engine, taken when the group starts: a reload that
+//! lands meanwhile applies from the next group, so no event meets half of a pack. When
 //! the engine has changed, the state store first adopts the new pack (state of unchanged
 //! rules carries over). A commit that fails (a full disk, a locked database) is retried
 //! with backoff: the pipeline, and through the bounded queue the inputs, wait, and no
@@ -21,6 +25,9 @@ use crate::run::StateStore;
 use super::input::{Batch, Committed};
 use super::store::FindingStore;
 use super::{Loaded, Service};
+
+/// Most events matched and committed together when batches wait.
+pub const GROUP_EVENTS: usize = 20_000;
 
 /// Counters of the pipeline, for status.
 #[derive(Default)]
@@ -58,7 +65,21 @@ impl Pipeline {
         loop {
             match batches.recv_timeout(Duration::from_millis(500)) {
                 Ok(batch) => {
-                    self.service.pipeline.queued.fetch_sub(1, Ordering::Relaxed);
+                    let mut group = vec![batch];
+                    let mut events = group[0].events.len();
+                    while events < GROUP_EVENTS {
+                        match batches.try_recv() {
+                            Ok(more) => {
+                                events += more.events.len();
+                                group.push(more);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.service
+                        .pipeline
+                        .queued
+                        .fetch_sub(group.len() as u64, Ordering::Relaxed);
                     let current = self.service.current.load_full();
                     if !engine.as_ref().is_some_and(|e| Arc::ptr_eq(e, &current)) {
                         let kept = self.state.adopt(current.engine.pack());
@@ -72,7 +93,7 @@ impl Pipeline {
                         }
                         engine = Some(Arc::clone(&current));
                     }
-                    self.process(&current, batch);
+                    self.process(&current, group);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -104,32 +125,39 @@ impl Pipeline {
         }
     }
 
-    fn process(&mut self, loaded: &Loaded, batch: Batch) {
+    fn process(&mut self, loaded: &Loaded, group: Vec<Batch>) {
         let service = &self.service;
-        let input = service
-            .inputs_names
-            .get(batch.input)
-            .map(String::as_str)
-            .unwrap_or("?");
-        for (source, n) in &batch.by_source {
-            service.metrics.events_in(input, source.name(), *n);
-        }
-        if !batch.errors.is_empty() {
-            service
-                .metrics
-                .parse_errors(input, batch.errors.len() as u64);
-            for e in batch.errors.iter().take(20) {
-                tracing::warn!(input, "{e}");
+        for batch in &group {
+            let input = service
+                .inputs_names
+                .get(batch.input)
+                .map(String::as_str)
+                .unwrap_or("?");
+            for (source, n) in &batch.by_source {
+                service.metrics.events_in(input, source.name(), *n);
             }
-            if batch.errors.len() > 20 {
-                tracing::warn!(input, "… and {} more input errors", batch.errors.len() - 20);
+            if !batch.errors.is_empty() {
+                service
+                    .metrics
+                    .parse_errors(input, batch.errors.len() as u64);
+                for e in batch.errors.iter().take(20) {
+                    tracing::warn!(input, "{e}");
+                }
+                if batch.errors.len() > 20 {
+                    tracing::warn!(input, "… and {} more input errors", batch.errors.len() - 20);
+                }
             }
         }
+        let events: usize = group.iter().map(|b| b.events.len()).sum();
+        let positions: Vec<(String, String)> = group
+            .iter()
+            .flat_map(|b| b.positions.iter().cloned())
+            .collect();
         let started = Instant::now();
         let matcher = loaded.engine.matcher();
         let now = chrono::Utc::now().timestamp_millis();
         let mut agg = Aggregator::new(&service.config.detector_id, now);
-        for event in &batch.events {
+        for event in group.iter().flat_map(|b| &b.events) {
             matcher.run_with_state(event, &mut self.state, |m| {
                 agg.add(m, event);
             });
@@ -147,12 +175,12 @@ impl Pipeline {
             .collect();
         service
             .metrics
-            .batch(batch.events.len() as u64, started.elapsed().as_secs_f64());
+            .batch(events as u64, started.elapsed().as_secs_f64());
 
         // Commit, retrying until it holds or the service stops.
         let mut backoff = Duration::from_millis(200);
         let upserted = loop {
-            match self.store.commit(&values, &batch.positions) {
+            match self.store.commit(&values, &positions) {
                 Ok(u) => break Some(u),
                 Err(e) => {
                     service
@@ -169,12 +197,14 @@ impl Pipeline {
             }
         };
         let Some(upserted) = upserted else {
-            if let Some(done) = batch.done {
-                let _ = done.send(Err("the findings store is not writable".into()));
+            for batch in group {
+                if let Some(done) = batch.done {
+                    let _ = done.send(Err("the findings store is not writable".into()));
+                }
             }
             return;
         };
-        if !upserted.is_empty() {
+        for batch in &group {
             service
                 .metrics
                 .event_to_finding_latency(batch.arrived.elapsed().as_secs_f64());
@@ -195,23 +225,24 @@ impl Pipeline {
             service.router.route(&u.finding, u.new);
         }
         tracing::debug!(
-            input,
-            events = batch.events.len(),
+            batches = group.len(),
+            events,
             findings = upserted.len(),
             seconds = started.elapsed().as_secs_f64(),
-            "batch committed"
+            "committed"
         );
         let p = &service.pipeline;
-        p.batches.fetch_add(1, Ordering::Relaxed);
-        p.events
-            .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+        p.batches.fetch_add(group.len() as u64, Ordering::Relaxed);
+        p.events.fetch_add(events as u64, Ordering::Relaxed);
         p.findings
             .fetch_add(upserted.len() as u64, Ordering::Relaxed);
-        if let Some(done) = batch.done {
-            let _ = done.send(Ok(Committed {
-                events: batch.events.len(),
-                findings: upserted.len(),
-            }));
+        for batch in group {
+            if let Some(done) = batch.done {
+                let _ = done.send(Ok(Committed {
+                    events: batch.events.len(),
+                    findings: upserted.len(),
+                }));
+            }
         }
     }
 }

@@ -7,13 +7,19 @@
 //! transaction: after a crash the store holds both or neither, which is what lets a
 //! restart read from the positions without losing or double-counting events.
 //!
+//! Writes take the write lock when they start (`BEGIN IMMEDIATE`) and wait up to ten
+//! seconds for it, so `picket findings archive` and `picket serve` take turns instead of
+//! failing on a busy database.
+//!
 //! A finding already stored aggregates with the newer one as GuardDuty's do
 //! ([`merge_finding`]): the count adds up, first and last seen widen, evidence keeps the
 //! first events, and an archive or unarchive by a person stays.
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{
+    params, params_from_iter, Connection, OpenFlags, OptionalExtension, TransactionBehavior,
+};
 use serde_json::Value;
 
 /// Evidence events kept per finding, as [`crate::finding::Aggregator`] keeps them.
@@ -190,7 +196,10 @@ impl FindingStore {
         checkpoints: &[(String, String)],
     ) -> Result<Vec<Upserted>, StoreError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| err(&path, e))?;
         let mut out = Vec::with_capacity(findings.len());
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         for f in findings {
@@ -369,7 +378,10 @@ impl FindingStore {
     /// Archives or unarchives findings by id; returns how many changed.
     pub fn set_archived(&mut self, ids: &[String], archived: bool) -> Result<usize, StoreError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| err(&path, e))?;
         let mut changed = 0;
         for id in ids {
             let text: Option<String> = tx

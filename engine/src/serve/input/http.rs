@@ -30,6 +30,9 @@ pub struct Settings {
     pub source: Option<Source>,
 }
 
+/// Threads reading requests.
+pub const HANDLERS: usize = 4;
+
 /// Longest a request waits for its batch to be committed.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -61,6 +64,13 @@ pub fn serve(
         if ctx.stop.load(Ordering::Relaxed) {
             break;
         }
+    }
+}
+
+/// Wakes every handler thread blocked on the server (at shutdown).
+pub fn unblock(server: &tiny_http::Server) {
+    for _ in 0..HANDLERS {
+        server.unblock();
     }
 }
 

@@ -203,11 +203,28 @@ pub fn start(
                 max_body_bytes: *max_body_bytes,
                 source: config.source,
             };
-            running.thread = Some(
-                std::thread::Builder::new()
-                    .name(name)
-                    .spawn(move || http::serve(&server, &settings, &ctx, &counters))?,
-            );
+            // Several requests are read and parsed at once; their batches still reach
+            // the pipeline one at a time, each answered once committed.
+            let settings = Arc::new(settings);
+            let mut handlers = Vec::new();
+            for i in 0..http::HANDLERS {
+                let (server, settings, ctx, counters) = (
+                    Arc::clone(&server),
+                    Arc::clone(&settings),
+                    ctx.clone(),
+                    Arc::clone(&counters),
+                );
+                handlers.push(
+                    std::thread::Builder::new()
+                        .name(format!("{name}-{i}"))
+                        .spawn(move || http::serve(&server, &settings, &ctx, &counters))?,
+                );
+            }
+            running.thread = Some(std::thread::Builder::new().name(name).spawn(move || {
+                for h in handlers {
+                    let _ = h.join();
+                }
+            })?);
         }
     }
     Ok(running)

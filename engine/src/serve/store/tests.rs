@@ -269,3 +269,31 @@ fn a_file_that_is_not_a_store_is_a_clear_error() {
         .expect("an error");
     assert!(missing.to_string().contains("no such file"), "{missing}");
 }
+
+#[test]
+fn a_second_writer_waits_for_the_first() {
+    let (_dir, mut store) = store();
+    store
+        .commit(
+            &[finding("a", "T", 5.0, "1", "2026-11-20T10:00:00.000Z")],
+            &[],
+        )
+        .expect("commit");
+    let path = store.path().to_path_buf();
+    // The first writer holds the write lock for a moment.
+    let holder = std::thread::spawn(move || {
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("BEGIN IMMEDIATE; UPDATE findings SET count = count WHERE id = 'a';")
+            .expect("lock");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        conn.execute_batch("COMMIT;").expect("commit");
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    let changed = store
+        .set_archived(&["a".to_string()], true)
+        .expect("waits, then archives");
+    assert_eq!(changed, 1);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    holder.join().expect("holder");
+}

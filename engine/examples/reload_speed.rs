@@ -1,0 +1,41 @@
+//! Measures what a reload of a pack folder costs, stage by stage: reading the files,
+//! compiling them (the first time, then with the files and conditions of the
+//! compilation before reused, as `picket serve` reloads), building the matcher's index.
+//!
+//! `cargo run --release -p picket --example reload_speed -- DIR`
+
+use std::time::Instant;
+
+use picket::compile::cache::ParseCache;
+use picket::compile::{compile_with, CompileOptions, PackFiles};
+use picket::run::Engine;
+
+fn main() {
+    let dir = std::env::args().nth(1).expect("a pack folder");
+    let options = CompileOptions {
+        cache: Some(std::sync::Arc::new(ParseCache::default())),
+        ..CompileOptions::default()
+    };
+    for _ in 0..6 {
+        let t = Instant::now();
+        let pack = PackFiles::from_dir(std::path::Path::new(&dir)).expect("read");
+        let read = t.elapsed();
+        let t = Instant::now();
+        let compiled = compile_with(&[pack], &options);
+        let compile = t.elapsed();
+        let rules = compiled.pack.len();
+        let t = Instant::now();
+        let engine = Engine::new(compiled.pack);
+        let index = t.elapsed();
+        let t = Instant::now();
+        drop(engine);
+        let dropped = t.elapsed();
+        println!(
+            "{rules} rules: read {:.1} ms, compile {:.1} ms, index {:.1} ms, drop {:.1} ms",
+            read.as_secs_f64() * 1e3,
+            compile.as_secs_f64() * 1e3,
+            index.as_secs_f64() * 1e3,
+            dropped.as_secs_f64() * 1e3
+        );
+    }
+}
