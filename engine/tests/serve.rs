@@ -87,6 +87,24 @@ fn append(path: &Path, text: &str) {
     f.sync_all().expect("sync");
 }
 
+/// A running `picket serve`, killed if a test fails before stopping it.
+struct Serving(Option<Child>);
+
+impl Serving {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("running")
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// A folder with a config, a rule pack and a watched log folder.
 struct Setup {
     dir: tempfile::TempDir,
@@ -137,7 +155,7 @@ listen = "127.0.0.1:{admin}"
         self.dir.path().join(rel)
     }
 
-    fn start(&self) -> Child {
+    fn start(&self) -> Serving {
         let child = Command::new(BIN)
             .args(["serve", "--config"])
             .arg(self.path("picket.toml"))
@@ -146,10 +164,11 @@ listen = "127.0.0.1:{admin}"
             .stderr(std::fs::File::create(self.path("serve.log")).expect("log file"))
             .spawn()
             .expect("start picket serve");
+        let serving = Serving(Some(child));
         self.wait("the service to be ready", Duration::from_secs(60), || {
             self.get("/ready").is_some_and(|(code, _)| code == 200)
         });
-        child
+        serving
     }
 
     fn get(&self, path: &str) -> Option<(u16, String)> {
@@ -211,7 +230,8 @@ listen = "127.0.0.1:{admin}"
     }
 }
 
-fn stop(mut child: Child) -> std::process::ExitStatus {
+fn stop(mut serving: Serving) -> std::process::ExitStatus {
+    let mut child = serving.0.take().expect("running");
     let pid = child.id().to_string();
     Command::new("kill")
         .args(["-TERM", &pid])
@@ -342,8 +362,8 @@ fn kill_9_and_restart_lose_and_duplicate_nothing() {
         // Killed once right after a write (mid-read) and once a moment later.
         if round == 1 || round == 3 {
             std::thread::sleep(Duration::from_millis(if round == 1 { 5 } else { 120 }));
-            child.kill().expect("kill -9");
-            child.wait().expect("reap");
+            child.child().kill().expect("kill -9");
+            child.child().wait().expect("reap");
             child = s.start();
         }
     }

@@ -27,7 +27,7 @@ use super::store::FindingStore;
 use super::{Loaded, Service};
 
 /// Most events matched and committed together when batches wait.
-pub const GROUP_EVENTS: usize = 20_000;
+pub const GROUP_EVENTS: usize = 5_000;
 
 /// Counters of the pipeline, for status.
 #[derive(Default)]
@@ -236,13 +236,15 @@ impl Pipeline {
         p.events.fetch_add(events as u64, Ordering::Relaxed);
         p.findings
             .fetch_add(upserted.len() as u64, Ordering::Relaxed);
-        for batch in group {
-            if let Some(done) = batch.done {
+        // Answer every waiting request first; freeing the events comes after.
+        for batch in &group {
+            if let Some(done) = &batch.done {
                 let _ = done.send(Ok(Committed {
                     events: batch.events.len(),
                     findings: upserted.len(),
                 }));
             }
         }
+        drop(group);
     }
 }

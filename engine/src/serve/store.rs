@@ -97,10 +97,16 @@ pub struct Filter {
     pub limit: Option<usize>,
 }
 
+/// Findings kept in memory after a commit, so that the next update of one does not
+/// read and parse it again (its archive state is still read: a person may have changed
+/// it meanwhile).
+const RECENT: usize = 50_000;
+
 /// The findings store.
 pub struct FindingStore {
     path: PathBuf,
     conn: Connection,
+    recent: std::collections::HashMap<String, Value>,
 }
 
 impl FindingStore {
@@ -116,6 +122,7 @@ impl FindingStore {
         let store = FindingStore {
             path: path.to_path_buf(),
             conn,
+            recent: Default::default(),
         };
         store.setup(true)?;
         Ok(store)
@@ -137,6 +144,7 @@ impl FindingStore {
         let store = FindingStore {
             path: path.to_path_buf(),
             conn,
+            recent: Default::default(),
         };
         store.setup(false)?;
         Ok(store)
@@ -211,25 +219,49 @@ impl FindingStore {
                     what: "a finding without an id".into(),
                 })?
                 .to_string();
-            let stored: Option<String> = tx
-                .query_row("SELECT finding FROM findings WHERE id = ?1", [&id], |r| {
-                    r.get(0)
-                })
-                .optional()
-                .map_err(|e| err(&path, e))?;
+            let stored = match self.recent.remove(&id) {
+                Some(mut known) => {
+                    let archived: Option<bool> = tx
+                        .prepare_cached("SELECT archived FROM findings WHERE id = ?1")
+                        .and_then(|mut st| st.query_row([&id], |r| r.get(0)).optional())
+                        .map_err(|e| err(&path, e))?;
+                    archived.map(|a| {
+                        if let Some(service) =
+                            known.get_mut("service").and_then(Value::as_object_mut)
+                        {
+                            service.insert("archived".into(), Value::Bool(a));
+                        }
+                        known
+                    })
+                }
+                None => {
+                    let text: Option<String> = tx
+                        .prepare_cached("SELECT finding FROM findings WHERE id = ?1")
+                        .and_then(|mut st| st.query_row([&id], |r| r.get(0)).optional())
+                        .map_err(|e| err(&path, e))?;
+                    match text {
+                        Some(text) => {
+                            Some(
+                                serde_json::from_str::<Value>(&text).map_err(|e| StoreError {
+                                    path: path.clone(),
+                                    what: format!("finding {id} is not valid JSON: {e}"),
+                                })?,
+                            )
+                        }
+                        None => None,
+                    }
+                }
+            };
             let (finding, new) = match stored {
-                Some(text) => {
-                    let mut old: Value = serde_json::from_str(&text).map_err(|e| StoreError {
-                        path: path.clone(),
-                        what: format!("finding {id} is not valid JSON: {e}"),
-                    })?;
+                Some(mut old) => {
                     merge_finding(&mut old, f);
                     (old, false)
                 }
                 None => (f.clone(), true),
             };
             let row = Row::of(&finding);
-            tx.execute(
+            let mut insert = tx
+                .prepare_cached(
                 "INSERT INTO findings (id, type, severity, account_id, region, rule_id, archived,
                      count, first_seen, last_seen, created_at, updated_at, finding)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -238,7 +270,10 @@ impl FindingStore {
                      count = excluded.count, first_seen = excluded.first_seen,
                      last_seen = excluded.last_seen, updated_at = excluded.updated_at,
                      finding = excluded.finding",
-                params![
+                )
+                .map_err(|e| err(&path, e))?;
+            insert
+                .execute(params![
                     id,
                     row.ty,
                     row.severity,
@@ -252,21 +287,27 @@ impl FindingStore {
                     row.created_at,
                     row.updated_at,
                     finding.to_string(),
-                ],
-            )
-            .map_err(|e| err(&path, e))?;
+                ])
+                .map_err(|e| err(&path, e))?;
+            drop(insert);
             out.push(Upserted { id, new, finding });
         }
         for (input, position) in checkpoints {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO checkpoints (input, position, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(input) DO UPDATE SET position = excluded.position,
                      updated_at = excluded.updated_at",
-                params![input, position, now],
             )
+            .and_then(|mut st| st.execute(params![input, position, now]))
             .map_err(|e| err(&path, e))?;
         }
         tx.commit().map_err(|e| err(&path, e))?;
+        if self.recent.len() + out.len() > RECENT {
+            self.recent.clear();
+        }
+        for u in &out {
+            self.recent.insert(u.id.clone(), u.finding.clone());
+        }
         Ok(out)
     }
 

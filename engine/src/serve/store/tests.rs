@@ -297,3 +297,45 @@ fn a_second_writer_waits_for_the_first() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(150));
     holder.join().expect("holder");
 }
+
+#[test]
+fn an_archive_by_another_process_survives_updates_of_a_remembered_finding() {
+    let (_dir, mut store) = store();
+    let f = finding("a", "T", 5.0, "1", "2026-11-20T10:00:00.000Z");
+    store.commit(std::slice::from_ref(&f), &[]).expect("commit");
+    let mut cli = FindingStore::open_existing(store.path()).expect("second connection");
+    assert_eq!(
+        cli.set_archived(&["a".to_string()], true).expect("archive"),
+        1
+    );
+    let later = finding("a", "T", 5.0, "1", "2026-11-20T12:00:00.000Z");
+    let u = store.commit(&[later], &[]).expect("update");
+    assert_eq!(u[0].finding["service"]["archived"], true);
+    assert_eq!(u[0].finding["service"]["count"], 2);
+    let stored = cli.get("a").expect("get").expect("found");
+    assert_eq!(stored["service"]["archived"], true);
+    assert_eq!(
+        stored["service"]["eventLastSeen"],
+        "2026-11-20T12:00:00.000Z"
+    );
+    // A failed commit forgets what it held in memory rather than keep a half state.
+    assert!(store
+        .commit(
+            &[
+                finding("a", "T", 5.0, "1", "2026-11-20T13:00:00.000Z"),
+                json!({})
+            ],
+            &[]
+        )
+        .is_err());
+    let u = store
+        .commit(
+            &[finding("a", "T", 5.0, "1", "2026-11-20T14:00:00.000Z")],
+            &[],
+        )
+        .expect("update");
+    assert_eq!(
+        u[0].finding["service"]["count"], 3,
+        "the failed commit added nothing"
+    );
+}
