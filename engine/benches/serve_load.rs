@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench -p picket --bench serve_load
 //! PICKET_LOAD_SECONDS=10 PICKET_LOAD_RATE=20000 cargo bench -p picket --bench serve_load
+//! PICKET_LOAD_RELOAD_MS=600000 cargo bench -p picket --bench serve_load   # one reload only
 //! ```
 //!
 //! It reports:
@@ -320,8 +321,8 @@ fn main() {
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 out.push(seen);
-                if let Some(rest) = reload_every.checked_sub(tick.elapsed()) {
-                    std::thread::sleep(rest);
+                while tick.elapsed() < reload_every && !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(5));
                 }
             }
             out
