@@ -70,30 +70,30 @@ impl ParseCache {
 
     /// A rule's `when:` parsed.
     pub(crate) fn detection(&self, text: &str) -> Result<Detection, Diagnostic> {
-        if let Ok(mut e) = self.entries.lock() {
-            e.used_texts.push(text.to_string());
-            if let Some(hit) = e.detections.get(text) {
-                return hit.clone();
-            }
-        }
-        let parsed = picket_grammar::parse_detection(text);
-        if let Ok(mut e) = self.entries.lock() {
-            e.detections.insert(text.to_string(), parsed.clone());
-        }
-        parsed
+        self.parsed(text, |e| &mut e.detections, picket_grammar::parse_detection)
     }
 
     /// A macro's body parsed.
     pub(crate) fn condition(&self, text: &str) -> Result<Expr, Diagnostic> {
+        self.parsed(text, |e| &mut e.conditions, picket_grammar::parse_condition)
+    }
+
+    /// `text` parsed by `parse`, from the map `map` picks when there.
+    fn parsed<T: Clone>(
+        &self,
+        text: &str,
+        map: fn(&mut Entries) -> &mut HashMap<String, T>,
+        parse: fn(&str) -> T,
+    ) -> T {
         if let Ok(mut e) = self.entries.lock() {
             e.used_texts.push(text.to_string());
-            if let Some(hit) = e.conditions.get(text) {
+            if let Some(hit) = map(&mut e).get(text) {
                 return hit.clone();
             }
         }
-        let parsed = picket_grammar::parse_condition(text);
+        let parsed = parse(text);
         if let Ok(mut e) = self.entries.lock() {
-            e.conditions.insert(text.to_string(), parsed.clone());
+            map(&mut e).insert(text.to_string(), parsed.clone());
         }
         parsed
     }

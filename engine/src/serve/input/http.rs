@@ -154,15 +154,7 @@ fn ingest(
     let arrived = Instant::now();
     let (events, errors, stats) =
         read_bytes("http", data, 1, settings.source, ctx.max_record_bytes);
-    counters
-        .bytes
-        .fetch_add(data.len() as u64, Ordering::Relaxed);
-    counters
-        .events
-        .fetch_add(events.len() as u64, Ordering::Relaxed);
-    counters
-        .errors
-        .fetch_add(errors.len() as u64, Ordering::Relaxed);
+    counters.add(data.len(), events.len(), errors.len());
     let shown: Vec<String> = errors.iter().take(20).map(|e| e.to_string()).collect();
     if events.is_empty() {
         let status = if errors.is_empty() { 200 } else { 400 };

@@ -62,6 +62,15 @@ pub struct InputCounters {
     pub finished: AtomicBool,
 }
 
+impl InputCounters {
+    /// Counts what one read took in.
+    pub fn add(&self, bytes: usize, events: usize, errors: usize) {
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.events.fetch_add(events as u64, Ordering::Relaxed);
+        self.errors.fetch_add(errors as u64, Ordering::Relaxed);
+    }
+}
+
 /// A running input.
 pub struct Running {
     /// Its configuration.
@@ -291,15 +300,7 @@ fn directory(
                 for (file, reason) in &stats.skipped {
                     tracing::info!(input, file = %file, "not read: {reason}");
                 }
-                counters
-                    .events
-                    .fetch_add(events.len() as u64, Ordering::Relaxed);
-                counters
-                    .errors
-                    .fetch_add(errors.len() as u64, Ordering::Relaxed);
-                counters
-                    .bytes
-                    .fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
+                counters.add(chunk.data.len(), events.len(), errors.len());
                 let position = serde_json::to_string(&chunk.pos).unwrap_or_default();
                 let batch = Batch {
                     input: index,
