@@ -158,3 +158,87 @@ fn explain_shows_where_a_stateful_rule_fires() {
     assert_eq!(code, 1, "{out}");
     assert!(!out.contains("FIRES"), "{out}");
 }
+
+/// A reload moves the state to the new pack: the state of a rule whose definition did
+/// not change is kept (it still fires across the reload), a changed rule starts afresh,
+/// a removed rule's state is freed.
+#[test]
+fn a_reload_keeps_the_state_of_unchanged_rules_only() {
+    use picket::compile::{compile, PackFiles};
+    use picket::run::{Engine, StateConfig, StateStore};
+
+    let failures = series(
+        "account/console-login-brute-force",
+        "start: 2026-11-21T08:55:00Z\nseries:\n  - file: template-login-failure.json\n    count: 6\n    every: 30s\n",
+    );
+    let success = series(
+        "account/console-login-brute-force",
+        "start: 2026-11-21T09:01:00Z\nseries:\n  - file: template-login-success.json\n",
+    );
+    let read = |bytes: &[u8]| {
+        let mut events = Vec::new();
+        picket::event::read_stream(
+            "t",
+            bytes,
+            &picket::event::ReadOptions::default(),
+            &mut picket::event::ReadStats::default(),
+            &mut |e| events.push(e),
+            &mut |e| panic!("{e}"),
+        );
+        events
+    };
+    let rule = "account.console-login-brute-force";
+    // Runs `events` through `engine`, returning the rules that fired.
+    let run = |engine: &Engine, state: &mut StateStore, events: &[picket::event::Event]| {
+        let matcher = engine.matcher();
+        let mut fired = Vec::new();
+        for e in events {
+            matcher.run_with_state(e, state, |m| fired.push(m.rule.meta.id.clone()));
+        }
+        fired
+    };
+    let builtin = PackFiles::builtin();
+    let engine = Engine::new(compile(std::slice::from_ref(&builtin)).pack);
+    let failures = read(&failures);
+    let success = read(&success);
+
+    // Unchanged: the failures seen before the reload count after it.
+    let mut state = StateStore::new(StateConfig::default());
+    assert!(!run(&engine, &mut state, &failures).contains(&rule.to_string()));
+    let held = state.stats().keys;
+    assert!(held > 0);
+    let same = Engine::new(compile(std::slice::from_ref(&builtin)).pack);
+    let kept = state.adopt(same.pack());
+    assert_eq!(kept.dropped, 0);
+    assert!(kept.rules >= 1);
+    assert_eq!(state.stats().keys, held);
+    assert!(run(&same, &mut state, &success).contains(&rule.to_string()));
+
+    // Changed (seven failures needed): it starts afresh and does not fire.
+    let mut state = StateStore::new(StateConfig::default());
+    run(&engine, &mut state, &failures);
+    let mut changed = builtin.clone();
+    let path = changed
+        .files
+        .keys()
+        .find(|p| p.ends_with("console-login-brute-force.yaml"))
+        .expect("the rule")
+        .clone();
+    let text = String::from_utf8(changed.files[&path].clone()).expect("UTF-8");
+    let edited = text.replacen("at least 5 times", "at least 7 times", 1);
+    assert_ne!(edited, text, "the rule's threshold is `at least 5 times`");
+    changed.files.insert(path.clone(), edited.into_bytes());
+    let new = Engine::new(compile(std::slice::from_ref(&changed)).pack);
+    let moved = state.adopt(new.pack());
+    assert!(moved.dropped >= 1);
+    assert!(!run(&new, &mut state, &success).contains(&rule.to_string()));
+
+    // Removed: its state is freed.
+    let mut state = StateStore::new(StateConfig::default());
+    run(&engine, &mut state, &failures);
+    let mut without = builtin.clone();
+    without.files.remove(&path);
+    let fewer = Engine::new(compile(std::slice::from_ref(&without)).pack);
+    state.adopt(fewer.pack());
+    assert_eq!(state.stats().keys, 0, "only that rule held state");
+}
