@@ -375,6 +375,30 @@ fn kill_9_and_restart_lose_and_duplicate_nothing() {
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(s.events_of("account.marker-one"), total);
     assert_eq!(s.findings().len(), 50);
+
+    // Status shows each file's committed position, carried over the restarts: at its end.
+    let status = s.status();
+    let input = &status["inputs"][0];
+    assert_eq!(input["files"], 3, "{input}");
+    let mut positions: Vec<(String, u64, u64)> = input["positions"]
+        .as_array()
+        .expect("positions")
+        .iter()
+        .map(|p| {
+            let offset = p["offset"].as_u64().expect("offset");
+            let line = p["line"].as_u64().expect("line");
+            (p["file"].as_str().expect("file").to_string(), offset, line)
+        })
+        .collect();
+    positions.sort();
+    for (k, (file, offset, line)) in positions.iter().enumerate() {
+        let name = format!("part-{k}.jsonl");
+        assert!(file.ends_with(&name), "{file}");
+        let size = std::fs::metadata(s.path(&format!("logs/{name}")))
+            .expect("size")
+            .len();
+        assert_eq!((*offset, *line), (size, per_piece * 6), "{file}");
+    }
     assert!(stop(child).success());
 }
 

@@ -287,6 +287,36 @@ fn pack_version(compiled: &Compiled) -> String {
     digest[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Most file positions `/admin/status` lists per input (the most recently read first).
+const STATUS_POSITIONS: usize = 100;
+
+impl Service {
+    /// The positions committed for a folder input's files: how many files, and the
+    /// [`STATUS_POSITIONS`] most recently read, each with its offset and line.
+    fn committed_positions(&self, input: &str) -> (usize, Vec<Value>) {
+        let prefix = input::position_key(input, "");
+        let Ok(committed) = self.pipeline.positions.lock() else {
+            return (0, Vec::new());
+        };
+        let mut files: Vec<(&str, &str, u64)> = committed
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, (pos, commit))| (&k[prefix.len()..], pos.as_str(), *commit))
+            .collect();
+        let count = files.len();
+        files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(b.0)));
+        let shown = files
+            .into_iter()
+            .take(STATUS_POSITIONS)
+            .filter_map(|(file, pos, _)| {
+                let pos = serde_json::from_str::<FilePos>(pos).ok()?;
+                Some(json!({"file": file, "offset": pos.offset, "line": pos.line}))
+            })
+            .collect();
+        (count, shown)
+    }
+}
+
 impl admin::AdminHandler for Service {
     fn status(&self) -> Value {
         let current = self.current.load();
@@ -302,7 +332,7 @@ impl admin::AdminHandler for Service {
                 inputs
                     .iter()
                     .map(|i| {
-                        json!({
+                        let mut status = json!({
                             "name": i.name,
                             "type": i.kind,
                             "detail": i.detail,
@@ -310,7 +340,13 @@ impl admin::AdminHandler for Service {
                             "errors": i.counters.errors.load(Ordering::Relaxed),
                             "bytesRead": i.counters.bytes.load(Ordering::Relaxed),
                             "finished": i.counters.finished.load(Ordering::Relaxed),
-                        })
+                        });
+                        if i.kind == "directory" {
+                            let (files, positions) = self.committed_positions(&i.name);
+                            status["files"] = json!(files);
+                            status["positions"] = Value::Array(positions);
+                        }
+                        status
                     })
                     .collect()
             })
@@ -461,14 +497,15 @@ pub fn run(config: Config, options: &ServeOptions) -> Result<u8> {
 
     // Durable positions of folder inputs.
     let mut positions: HashMap<String, HashMap<String, FilePos>> = HashMap::new();
-    for (key, value) in store.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))? {
+    let checkpoints = store.checkpoints().map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (key, value) in &checkpoints {
         let Some(rest) = key.strip_prefix("dir:") else {
             continue;
         };
         let Some((input, file)) = rest.split_once(':') else {
             continue;
         };
-        if let Ok(pos) = serde_json::from_str::<FilePos>(&value) {
+        if let Ok(pos) = serde_json::from_str::<FilePos>(value) {
             positions
                 .entry(input.to_string())
                 .or_default()
@@ -479,7 +516,10 @@ pub fn run(config: Config, options: &ServeOptions) -> Result<u8> {
     let metrics = Metrics::new();
     metrics.reload(true, 0.0, &loaded.version, loaded.engine.pack().len());
     let stop = Arc::new(AtomicBool::new(false));
-    let pipeline_counters = Arc::new(PipelineCounters::default());
+    let pipeline_counters = Arc::new(PipelineCounters {
+        positions: Mutex::new(checkpoints.into_iter().map(|(k, v)| (k, (v, 0))).collect()),
+        ..Default::default()
+    });
     let service = Arc::new(Service {
         inputs_names: config.inputs.iter().map(|i| i.name.clone()).collect(),
         current: ArcSwap::from_pointee(loaded),

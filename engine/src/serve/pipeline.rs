@@ -14,9 +14,10 @@
 //! with backoff: the pipeline, and through the bounded queue the inputs, wait, and no
 //! batch is skipped. At shutdown the queue is drained before the state is saved.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::finding::{severity_band, Aggregator};
@@ -42,6 +43,9 @@ pub struct PipelineCounters {
     pub queued: AtomicU64,
     /// Commits that failed and were retried.
     pub commit_retries: AtomicU64,
+    /// Input positions as last committed, by checkpoint key (`dir:{input}:{file}`):
+    /// the position, and the number of the commit that wrote it (0: before this run).
+    pub positions: Mutex<BTreeMap<String, (String, u64)>>,
 }
 
 /// What the pipeline thread owns.
@@ -232,6 +236,12 @@ impl Pipeline {
             "committed"
         );
         let p = &service.pipeline;
+        if !positions.is_empty() {
+            let commit = p.batches.load(Ordering::Relaxed) + 1;
+            if let Ok(mut committed) = p.positions.lock() {
+                committed.extend(positions.into_iter().map(|(k, v)| (k, (v, commit))));
+            }
+        }
         p.batches.fetch_add(group.len() as u64, Ordering::Relaxed);
         p.events.fetch_add(events as u64, Ordering::Relaxed);
         p.findings
