@@ -16,6 +16,9 @@
 //! - the server's own histogram of read-to-commit time (`picket_event_to_finding_seconds`);
 //! - reload latency: from writing the changed rule file to `/admin/status` showing the
 //!   new pack version; p50, p99, max, and how many reloads there were;
+//! - the CPU time the service used, in all, per million events and by thread (from
+//!   `/proc`), which load from other processes on the machine does not inflate as it
+//!   does latency;
 //! - that the counts reconcile: events accepted by the endpoint = events the service
 //!   counted (`picket_events_total`) = events its pipeline matched;
 //! - beside them, parse-only: the same events read with `picket::event::read_stream` on
@@ -139,6 +142,37 @@ fn counter_sum(metrics: &str, prefix: &str) -> f64 {
         .filter(|l| l.starts_with(prefix))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// CPU seconds (user + system) used so far by each kind of thread of process `pid`
+/// (threads named `input-load-0`, `input-load-1`… count as `input-load`), most first.
+fn thread_cpu(pid: u32) -> Vec<(String, f64)> {
+    /// The unit of times in `/proc/*/stat` (USER_HZ), 100 on Linux.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let mut by_kind: std::collections::BTreeMap<String, f64> = Default::default();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // `pid (name) state ppid …`: the name may hold spaces, so split at the last `)`.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].trim_end_matches(|c: char| c.is_ascii_digit());
+        let name = name.strip_suffix('-').unwrap_or(name).to_string();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+        let ticks = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<f64>().ok());
+        if let (Some(user), Some(system)) = (ticks(14), ticks(15)) {
+            *by_kind.entry(name).or_default() += (user + system) / TICKS_PER_SECOND;
+        }
+    }
+    let mut out: Vec<(String, f64)> = by_kind.into_iter().collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
 }
 
 fn write_pack(dir: &Path, files: &picket::compile::PackFiles) {
@@ -358,6 +392,7 @@ fn main() {
     let status: Value = get(admin, "/admin/status")
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or(Value::Null);
+    let cpu = thread_cpu(child.id());
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -418,6 +453,19 @@ fn main() {
     println!(
         "| findings stored | {} |",
         status["pipeline"]["findings"].as_u64().unwrap_or(0)
+    );
+    let cpu_total: f64 = cpu.iter().map(|(_, s)| s).sum();
+    println!(
+        "| CPU of the service, in all / per million events | {cpu_total:.1} s / {:.2} s |",
+        cpu_total / (matched.max(1) as f64 / 1e6)
+    );
+    println!(
+        "| CPU by thread | {} |",
+        cpu.iter()
+            .filter(|(_, s)| *s >= 0.05)
+            .map(|(name, s)| format!("{name} {s:.1} s"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "| exit after SIGTERM | {} |",

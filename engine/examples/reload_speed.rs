@@ -2,7 +2,7 @@
 //! compiling them (the first time, then with the files and conditions of the
 //! compilation before reused, as `picket serve` reloads), building the matcher's index.
 //!
-//! `cargo run --release -p picket --example reload_speed -- DIR`
+//! `cargo run --release -p picket --example reload_speed -- DIR [TIMES]`
 
 use std::time::Instant;
 
@@ -16,7 +16,11 @@ fn main() {
         cache: Some(std::sync::Arc::new(ParseCache::default())),
         ..CompileOptions::default()
     };
-    for _ in 0..6 {
+    let times: usize = std::env::args()
+        .nth(2)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(6);
+    for _ in 0..times {
         let t = Instant::now();
         let pack = PackFiles::from_dir(std::path::Path::new(&dir)).expect("read");
         let read = t.elapsed();
