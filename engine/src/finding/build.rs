@@ -188,28 +188,32 @@ pub(crate) fn add_intel_details(evidence: &mut Value, rule: &CompiledRule, event
 }
 
 /// Adds the `threatIntelligenceDetails` of `other` (a finding of the same rule and key)
-/// to those of `evidence`.
-pub fn merge_intel_details(evidence: &mut Value, other: &Value) {
+/// to those of `evidence`; true when `evidence` changed.
+pub fn merge_intel_details(evidence: &mut Value, other: &Value) -> bool {
     let Some(details) = other["threatIntelligenceDetails"].as_array() else {
-        return;
+        return false;
     };
+    let mut changed = false;
     for d in details {
         let list = d["threatListName"].as_str().unwrap_or_default();
         for name in d["threatNames"].as_array().into_iter().flatten() {
-            add_threat_name(evidence, list, name.as_str().unwrap_or_default());
+            changed |= add_threat_name(evidence, list, name.as_str().unwrap_or_default());
         }
     }
+    changed
 }
 
-fn add_threat_name(evidence: &mut Value, list: &str, indicator: &str) {
+/// Adds `indicator` to the threat names of `list` in `evidence`; true when it changed.
+fn add_threat_name(evidence: &mut Value, list: &str, indicator: &str) -> bool {
     let Some(map) = evidence.as_object_mut() else {
-        return;
+        return false;
     };
+    let mut changed = !map.contains_key("threatIntelligenceDetails");
     let details = map
         .entry("threatIntelligenceDetails")
         .or_insert_with(|| json!([]));
     let Some(details) = details.as_array_mut() else {
-        return;
+        return changed;
     };
     let entry = match details
         .iter()
@@ -218,6 +222,7 @@ fn add_threat_name(evidence: &mut Value, list: &str, indicator: &str) {
         Some(i) => &mut details[i],
         None => {
             details.push(json!({ "threatListName": list, "threatNames": [] }));
+            changed = true;
             let last = details.len() - 1;
             &mut details[last]
         }
@@ -225,8 +230,10 @@ fn add_threat_name(evidence: &mut Value, list: &str, indicator: &str) {
     if let Some(names) = entry["threatNames"].as_array_mut() {
         if names.len() < MAX_THREAT_NAMES && !names.iter().any(|n| n.as_str() == Some(indicator)) {
             names.push(json!(indicator));
+            changed = true;
         }
     }
+    changed
 }
 
 /// A reference to an event: where it was read, its id and time.

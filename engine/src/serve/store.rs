@@ -14,8 +14,16 @@
 //! A finding already stored aggregates with the newer one as GuardDuty's do
 //! ([`merge_finding`]): the count adds up, first and last seen widen, evidence keeps the
 //! first events, and an archive or unarchive by a person stays.
+//!
+//! What changes on every update of a finding (its count, first and last seen, updated
+//! time, archive state) has its own columns, and they are the truth for it: the JSON of
+//! the finding is rewritten only when the rest of it changes (new evidence events, new
+//! threat intelligence), and every read puts the columns back into it ([`Stored`]). An
+//! update of a finding whose evidence is full writes a few columns instead of the
+//! whole finding again.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{
     params, params_from_iter, Connection, OpenFlags, OptionalExtension, TransactionBehavior,
@@ -25,8 +33,11 @@ use serde_json::Value;
 /// Evidence events kept per finding, as [`crate::finding::Aggregator`] keeps them.
 pub const MAX_EVIDENCE_EVENTS: usize = crate::finding::MAX_EVIDENCE_EVENTS;
 
-/// Version of the schema this picket writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// Version of the schema this picket writes (`PRAGMA user_version`). Version 1 kept
+/// the whole finding in its JSON; version 2 keeps the fields that change on every update
+/// in their columns only. A store of version 1 reads as version 2 and is marked so when
+/// `picket serve` opens it; a picket that knows only version 1 then refuses it.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS findings (
@@ -73,7 +84,7 @@ pub struct Upserted {
     /// It was not stored before.
     pub new: bool,
     /// The finding as stored (merged with what was there).
-    pub finding: Value,
+    pub finding: Arc<Value>,
 }
 
 /// Which findings to list.
@@ -106,7 +117,7 @@ const RECENT: usize = 50_000;
 pub struct FindingStore {
     path: PathBuf,
     conn: Connection,
-    recent: std::collections::HashMap<String, Value>,
+    recent: std::collections::HashMap<String, Arc<Value>>,
 }
 
 impl FindingStore {
@@ -226,40 +237,52 @@ impl FindingStore {
                         .and_then(|mut st| st.query_row([&id], |r| r.get(0)).optional())
                         .map_err(|e| err(&path, e))?;
                     archived.map(|a| {
-                        if let Some(service) =
-                            known.get_mut("service").and_then(Value::as_object_mut)
-                        {
-                            service.insert("archived".into(), Value::Bool(a));
-                        }
+                        set_archived_field(Arc::make_mut(&mut known), a);
                         known
                     })
                 }
                 None => {
-                    let text: Option<String> = tx
-                        .prepare_cached("SELECT finding FROM findings WHERE id = ?1")
-                        .and_then(|mut st| st.query_row([&id], |r| r.get(0)).optional())
+                    let stored: Option<Stored> = tx
+                        .prepare_cached(&format!("SELECT {STORED} FROM findings WHERE id = ?1"))
+                        .and_then(|mut st| st.query_row([&id], Stored::read).optional())
                         .map_err(|e| err(&path, e))?;
-                    match text {
-                        Some(text) => {
-                            Some(
-                                serde_json::from_str::<Value>(&text).map_err(|e| StoreError {
-                                    path: path.clone(),
-                                    what: format!("finding {id} is not valid JSON: {e}"),
-                                })?,
-                            )
+                    match stored {
+                        Some(stored) => {
+                            Some(Arc::new(stored.finding().map_err(|e| StoreError {
+                                path: path.clone(),
+                                what: format!("finding {id} is not valid JSON: {e}"),
+                            })?))
                         }
                         None => None,
                     }
                 }
             };
-            let (finding, new) = match stored {
+            let (finding, new, rewrite) = match stored {
                 Some(mut old) => {
-                    merge_finding(&mut old, f);
-                    (old, false)
+                    let changed = merge_finding(Arc::make_mut(&mut old), f);
+                    (old, false, changed)
                 }
-                None => (f.clone(), true),
+                None => (Arc::new(f.clone()), true, true),
             };
             let row = Row::of(&finding);
+            if !rewrite {
+                tx.prepare_cached(
+                    "UPDATE findings SET count = ?2, first_seen = ?3, last_seen = ?4,
+                         updated_at = ?5 WHERE id = ?1",
+                )
+                .and_then(|mut st| {
+                    st.execute(params![
+                        id,
+                        row.count,
+                        row.first_seen,
+                        row.last_seen,
+                        row.updated_at
+                    ])
+                })
+                .map_err(|e| err(&path, e))?;
+                out.push(Upserted { id, new, finding });
+                continue;
+            }
             let mut insert = tx
                 .prepare_cached(
                 "INSERT INTO findings (id, type, severity, account_id, region, rule_id, archived,
@@ -306,7 +329,7 @@ impl FindingStore {
             self.recent.clear();
         }
         for u in &out {
-            self.recent.insert(u.id.clone(), u.finding.clone());
+            self.recent.insert(u.id.clone(), Arc::clone(&u.finding));
         }
         Ok(out)
     }
@@ -340,17 +363,18 @@ impl FindingStore {
         let (clause, args) = where_clause(filter);
         let limit = filter.limit.map_or(-1, |l| l as i64);
         let sql = format!(
-            "SELECT finding FROM findings{clause} ORDER BY updated_at DESC, id LIMIT {limit}"
+            "SELECT {STORED} FROM findings{clause} ORDER BY updated_at DESC, id LIMIT {limit}"
         );
         let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(0))
+            .query_map(params_from_iter(args.iter()), Stored::read)
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        for text in rows {
-            let text = text.map_err(|e| self.err(e))?;
+        for stored in rows {
+            let stored = stored.map_err(|e| self.err(e))?;
             out.push(
-                serde_json::from_str(&text)
+                stored
+                    .finding()
                     .map_err(|e| self.error(format!("a stored finding is not valid JSON: {e}")))?,
             );
         }
@@ -374,13 +398,16 @@ impl FindingStore {
         match ids.as_slice() {
             [] => Ok(None),
             [one] => {
-                let text: String = self
+                let stored = self
                     .conn
-                    .query_row("SELECT finding FROM findings WHERE id = ?1", [one], |r| {
-                        r.get(0)
-                    })
+                    .query_row(
+                        &format!("SELECT {STORED} FROM findings WHERE id = ?1"),
+                        [one],
+                        Stored::read,
+                    )
                     .map_err(|e| self.err(e))?;
-                serde_json::from_str(&text)
+                stored
+                    .finding()
                     .map(Some)
                     .map_err(|e| self.error(format!("finding {one} is not valid JSON: {e}")))
             }
@@ -425,23 +452,23 @@ impl FindingStore {
             .map_err(|e| err(&path, e))?;
         let mut changed = 0;
         for id in ids {
-            let text: Option<String> = tx
-                .query_row("SELECT finding FROM findings WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
+            let stored = tx
+                .query_row(
+                    &format!("SELECT {STORED} FROM findings WHERE id = ?1"),
+                    [id],
+                    Stored::read,
+                )
                 .optional()
                 .map_err(|e| err(&path, e))?;
-            let Some(text) = text else { continue };
-            let mut f: Value = serde_json::from_str(&text).map_err(|e| StoreError {
+            let Some(stored) = stored else { continue };
+            if stored.archived == archived {
+                continue;
+            }
+            let mut f = stored.finding().map_err(|e| StoreError {
                 path: path.clone(),
                 what: format!("finding {id} is not valid JSON: {e}"),
             })?;
-            if f["service"]["archived"].as_bool() == Some(archived) {
-                continue;
-            }
-            if let Some(service) = f.get_mut("service").and_then(Value::as_object_mut) {
-                service.insert("archived".into(), Value::Bool(archived));
-            }
+            set_archived_field(&mut f, archived);
             tx.execute(
                 "UPDATE findings SET archived = ?2, finding = ?3 WHERE id = ?1",
                 params![id, archived, f.to_string()],
@@ -464,6 +491,60 @@ fn err(path: &Path, e: rusqlite::Error) -> StoreError {
     StoreError {
         path: path.to_path_buf(),
         what,
+    }
+}
+
+/// The columns a stored finding is read from: its JSON, and the fields that change on
+/// every update, which are kept in their columns only (see the module's comment).
+const STORED: &str = "finding, count, first_seen, last_seen, updated_at, archived";
+
+/// A finding as read from [`STORED`].
+struct Stored {
+    json: String,
+    count: i64,
+    first_seen: String,
+    last_seen: String,
+    updated_at: String,
+    archived: bool,
+}
+
+impl Stored {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+        Ok(Stored {
+            json: r.get(0)?,
+            count: r.get(1)?,
+            first_seen: r.get(2)?,
+            last_seen: r.get(3)?,
+            updated_at: r.get(4)?,
+            archived: r.get(5)?,
+        })
+    }
+
+    /// The finding: its JSON with the columns put back in.
+    fn finding(self) -> Result<Value, serde_json::Error> {
+        let mut f: Value = serde_json::from_str(&self.json)?;
+        let text = |s: String| (!s.is_empty()).then_some(Value::String(s));
+        if let (Some(obj), Some(updated)) = (f.as_object_mut(), text(self.updated_at)) {
+            obj.insert("updatedAt".into(), updated);
+        }
+        if let Some(service) = f.get_mut("service").and_then(Value::as_object_mut) {
+            service.insert("count".into(), Value::from(self.count));
+            if let Some(first) = text(self.first_seen) {
+                service.insert("eventFirstSeen".into(), first);
+            }
+            if let Some(last) = text(self.last_seen) {
+                service.insert("eventLastSeen".into(), last);
+            }
+        }
+        set_archived_field(&mut f, self.archived);
+        Ok(f)
+    }
+}
+
+/// Sets `service.archived` of a finding.
+fn set_archived_field(finding: &mut Value, archived: bool) {
+    if let Some(service) = finding.get_mut("service").and_then(Value::as_object_mut) {
+        service.insert("archived".into(), Value::Bool(archived));
     }
 }
 
@@ -562,7 +643,9 @@ fn where_clause(filter: &Filter) -> (String, Vec<rusqlite::types::Value>) {
 /// and last seen widen, `updatedAt` is the later, evidence events keep the first
 /// [`MAX_EVIDENCE_EVENTS`] in order, threat intelligence details merge, and the rest
 /// (resource, action, `matched`, `createdAt`, the archive state) stays as stored.
-pub fn merge_finding(stored: &mut Value, newer: &Value) {
+/// True when more than the fields kept in their own columns changed (evidence events
+/// or threat intelligence were added), so that the finding's JSON must be written again.
+pub fn merge_finding(stored: &mut Value, newer: &Value) -> bool {
     let count = stored["service"]["count"].as_u64().unwrap_or(1)
         + newer["service"]["count"].as_u64().unwrap_or(1);
     let widen = |a: &Value, b: &Value, later: bool| -> Value {
@@ -591,23 +674,26 @@ pub fn merge_finding(stored: &mut Value, newer: &Value) {
         obj.insert("updatedAt".into(), updated);
     }
     let Some(service) = stored.get_mut("service").and_then(Value::as_object_mut) else {
-        return;
+        return true;
     };
     service.insert("count".into(), Value::from(count));
     service.insert("eventFirstSeen".into(), first);
     service.insert("eventLastSeen".into(), last);
     let Some(evidence) = service.get_mut("evidence") else {
-        return;
+        return false;
     };
     let newer_evidence = &newer["service"]["evidence"];
+    let mut changed = false;
     if let (Some(events), Some(more)) = (
         evidence.get_mut("events").and_then(Value::as_array_mut),
         newer_evidence["events"].as_array(),
     ) {
         let room = MAX_EVIDENCE_EVENTS.saturating_sub(events.len());
+        let before = events.len();
         events.extend(more.iter().take(room).cloned());
+        changed = events.len() != before;
     }
-    crate::finding::merge_intel_details(evidence, newer_evidence);
+    crate::finding::merge_intel_details(evidence, newer_evidence) || changed
 }
 
 #[cfg(test)]

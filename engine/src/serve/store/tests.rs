@@ -339,3 +339,99 @@ fn an_archive_by_another_process_survives_updates_of_a_remembered_finding() {
         "the failed commit added nothing"
     );
 }
+
+/// The JSON column of a finding, as written (before the columns are put back in).
+fn raw_json(store: &FindingStore, id: &str) -> Value {
+    let text: String = store
+        .conn
+        .query_row("SELECT finding FROM findings WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .expect("row");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+#[test]
+fn an_update_with_full_evidence_writes_its_columns_and_reads_whole() {
+    let (_dir, mut store) = store();
+    let path = store.path().to_path_buf();
+    let mut first = finding("a", "T", 5.0, "1", "2026-11-20T10:00:00.000Z");
+    first["service"]["evidence"]["events"] = json!((0..MAX_EVIDENCE_EVENTS)
+        .map(|i| json!({"id": i}))
+        .collect::<Vec<_>>());
+    first["service"]["count"] = json!(MAX_EVIDENCE_EVENTS);
+    store.commit(&[first], &[]).expect("commit");
+    let written = raw_json(&store, "a");
+
+    // Evidence full, no new intelligence: the JSON stays as written, the columns move.
+    let update = finding("a", "T", 5.0, "1", "2026-11-20T11:00:00.000Z");
+    let out = store.commit(&[update], &[]).expect("update");
+    assert_eq!(out[0].finding["service"]["count"], 11);
+    assert_eq!(raw_json(&store, "a"), written, "the JSON was not rewritten");
+    let read = store.get("a").expect("get").expect("found");
+    assert_eq!(read, *out[0].finding, "a read gives the finding as updated");
+    assert_eq!(read["service"]["eventLastSeen"], "2026-11-20T11:00:00.000Z");
+    assert_eq!(read["updatedAt"], "2026-11-20T11:00:00.000Z");
+    assert_eq!(store.list(&Filter::default()).expect("list")[0], read);
+
+    // A store opened afresh (nothing remembered) reads the columns back before merging.
+    drop(store);
+    let mut store = FindingStore::open(&path).expect("reopen");
+    let out = store
+        .commit(
+            &[finding("a", "T", 5.0, "1", "2026-11-20T12:00:00.000Z")],
+            &[],
+        )
+        .expect("update after reopening");
+    assert_eq!(out[0].finding["service"]["count"], 12);
+    assert_eq!(
+        out[0].finding["service"]["eventFirstSeen"],
+        "2026-11-20T10:00:00.000Z"
+    );
+    assert_eq!(
+        store.get("a").expect("get").expect("found"),
+        *out[0].finding
+    );
+
+    // New threat intelligence changes the JSON: it is written again, columns and all.
+    let mut intel = finding("a", "T", 5.0, "1", "2026-11-20T13:00:00.000Z");
+    intel["service"]["evidence"]["threatIntelligenceDetails"] =
+        json!([{"threatListName": "tor", "threatNames": ["198.51.100.7"]}]);
+    let out = store.commit(&[intel], &[]).expect("update with intel");
+    let raw = raw_json(&store, "a");
+    assert_eq!(raw["service"]["count"], 13);
+    assert!(raw.to_string().contains("198.51.100.7"));
+    assert_eq!(
+        store.get("a").expect("get").expect("found"),
+        *out[0].finding
+    );
+}
+
+#[test]
+fn a_store_of_schema_1_reads_and_is_marked_2_when_served() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("f.db");
+    {
+        let mut store = FindingStore::open(&path).expect("open");
+        store
+            .commit(
+                &[finding("a", "T", 5.0, "1", "2026-11-20T10:00:00.000Z")],
+                &[],
+            )
+            .expect("commit");
+        store
+            .conn
+            .execute_batch("PRAGMA user_version=1;")
+            .expect("mark as schema 1");
+    }
+    let reader = FindingStore::open_existing(&path).expect("a schema 1 store opens");
+    let version = |s: &FindingStore| -> i64 {
+        s.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version")
+    };
+    assert_eq!(version(&reader), 1, "reading does not change it");
+    assert_eq!(reader.list(&Filter::default()).expect("list").len(), 1);
+    let served = FindingStore::open(&path).expect("open to serve");
+    assert_eq!(version(&served), SCHEMA_VERSION);
+}
