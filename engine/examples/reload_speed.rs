@@ -1,13 +1,19 @@
 //! Measures what a reload of a pack folder costs, stage by stage: reading the files,
-//! compiling them (the first time, then with the files and conditions of the
-//! compilation before reused, as `picket serve` reloads), building the matcher's index.
+//! compiling them (the first time, then with the files, conditions and regexes of the
+//! compilation before reused, as `picket serve` reloads), building the matcher's index
+//! (the first time, then with the automata and regex sets of the index before reused).
 //!
 //! `cargo run --release -p picket --example reload_speed -- DIR [TIMES]`
 
 use std::time::Instant;
 
+/// The allocator of the `picket` binary, so the figures are the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use picket::compile::cache::ParseCache;
 use picket::compile::{compile_with, CompileOptions, PackFiles};
+use picket::run::builds::BuildCache;
 use picket::run::Engine;
 
 fn main() {
@@ -20,6 +26,7 @@ fn main() {
         .nth(2)
         .and_then(|t| t.parse().ok())
         .unwrap_or(6);
+    let builds = BuildCache::default();
     for _ in 0..times {
         let t = Instant::now();
         let pack = PackFiles::from_dir(std::path::Path::new(&dir)).expect("read");
@@ -29,7 +36,7 @@ fn main() {
         let compile = t.elapsed();
         let rules = compiled.pack.len();
         let t = Instant::now();
-        let engine = Engine::new(compiled.pack);
+        let engine = Engine::with_cache(compiled.pack, &builds);
         let index = t.elapsed();
         let t = Instant::now();
         drop(engine);

@@ -6,9 +6,10 @@
 //! their explanations must be exactly those of evaluating every rule of the source with
 //! the reference evaluator.
 
-use picket::compile::{compile, PackFiles};
+use picket::compile::{compile, PackFiles, RulePack};
 use picket::event::{read_stream, Event, ReadOptions, ReadStats};
-use picket::run::{eval, Matcher};
+use picket::run::builds::BuildCache;
+use picket::run::{eval, Engine, Matcher};
 use proptest::prelude::*;
 
 const OPS: &[&str] = &[
@@ -148,38 +149,101 @@ fn event() -> impl Strategy<Value = String> {
         })
 }
 
+fn pack_of(conds: &[String]) -> PackFiles {
+    let mut files = PackFiles::default();
+    for (i, when) in conds.iter().enumerate() {
+        let text = format!(
+            "id: account.r{i}\ntype: Policy:IAMUser/RootCredentialUsage\ntitle: t\nseverity: low\nsource: cloudtrail\ncategory: account\ndescription: d\nwhen: '{}'\n",
+            when.replace('\'', "''")
+        );
+        files
+            .files
+            .insert(format!("account/r{i}.yaml"), text.into_bytes());
+    }
+    files
+}
+
+fn parse_events(events: &[String]) -> Vec<Event> {
+    let text = events.join("\n");
+    let mut parsed: Vec<Event> = Vec::new();
+    read_stream(
+        "e.jsonl",
+        text.as_bytes(),
+        &ReadOptions::default(),
+        &mut ReadStats::default(),
+        &mut |e| parsed.push(e),
+        &mut |e| panic!("{e}"),
+    );
+    assert_eq!(parsed.len(), events.len());
+    parsed
+}
+
+/// Every event: the rules `matcher` reports, with their explanations, are those the
+/// reference evaluator finds among all the rules of the event's source.
+fn agrees(pack: &RulePack, matcher: &Matcher<'_>, events: &[Event]) -> Result<(), TestCaseError> {
+    for ev in events {
+        let mut fast = Vec::new();
+        matcher.run(ev, |m| fast.push((m.rule.meta.id.clone(), m.matched)));
+        let slow: Vec<_> = pack
+            .rules_for(ev.source)
+            .filter(|r| eval::matches(r, ev))
+            .map(|r| (r.meta.id.clone(), eval::explain(r, ev)))
+            .collect();
+        prop_assert_eq!(fast, slow);
+    }
+    Ok(())
+}
+
+fn compiled(conds: &[String]) -> Result<RulePack, TestCaseError> {
+    let compiled = compile(&[pack_of(conds)]);
+    prop_assert_eq!(
+        compiled.error_count(),
+        0,
+        "{:?}",
+        compiled
+            .diagnostics
+            .iter()
+            .map(|d| d.render(false))
+            .collect::<Vec<_>>()
+    );
+    Ok(compiled.pack)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
     fn matcher_agrees_with_reference(conds in proptest::collection::vec(condition(), 1..12),
                                      events in proptest::collection::vec(event(), 1..20)) {
-        let mut files = PackFiles::default();
-        for (i, when) in conds.iter().enumerate() {
-            let text = format!(
-                "id: account.r{i}\ntype: Policy:IAMUser/RootCredentialUsage\ntitle: t\nseverity: low\nsource: cloudtrail\ncategory: account\ndescription: d\nwhen: '{}'\n",
-                when.replace('\'', "''")
-            );
-            files.files.insert(format!("account/r{i}.yaml"), text.into_bytes());
-        }
-        let compiled = compile(&[files]);
-        prop_assert_eq!(compiled.error_count(), 0, "{:?}", compiled.diagnostics.iter().map(|d| d.render(false)).collect::<Vec<_>>());
-        let pack = &compiled.pack;
-        let matcher = Matcher::new(pack);
-        let text = events.join("\n");
-        let mut parsed: Vec<Event> = Vec::new();
-        read_stream("e.jsonl", text.as_bytes(), &ReadOptions::default(), &mut ReadStats::default(),
-                    &mut |e| parsed.push(e), &mut |e| panic!("{e}"));
-        prop_assert_eq!(parsed.len(), events.len());
-        for ev in &parsed {
-            let mut fast = Vec::new();
-            matcher.run(ev, |m| fast.push((m.rule.meta.id.clone(), m.matched)));
-            let slow: Vec<_> = pack
-                .rules_for(ev.source)
-                .filter(|r| eval::matches(r, ev))
-                .map(|r| (r.meta.id.clone(), eval::explain(r, ev)))
-                .collect();
-            prop_assert_eq!(fast, slow);
-        }
+        let pack = compiled(&conds)?;
+        agrees(&pack, &Matcher::new(&pack), &parse_events(&events))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// A reload: the engine of a second pack, built with the automata and regex sets
+    /// of the first one's engine at hand, matches as the reference evaluator does. The
+    /// second pack keeps some of the first one's rules, in another order, and adds some.
+    #[test]
+    fn engine_built_on_the_one_before_agrees_with_reference(
+        first in proptest::collection::vec(condition(), 1..12),
+        kept in proptest::collection::vec(any::<proptest::sample::Index>(), 0..12),
+        added in proptest::collection::vec(condition(), 0..6),
+        events in proptest::collection::vec(event(), 1..20),
+    ) {
+        let cache = BuildCache::default();
+        let before = Engine::with_cache(compiled(&first)?, &cache);
+        let mut second: Vec<String> = kept.iter().map(|i| i.get(&first).clone()).collect();
+        second.extend(added);
+        let events = parse_events(&events);
+        agrees(before.pack(), &before.matcher(), &events)?;
+        let after = Engine::with_cache(compiled(&second)?, &cache);
+        agrees(after.pack(), &after.matcher(), &events)?;
+        // The cache holds what the second engine uses, as a cache built for it alone.
+        let alone = BuildCache::default();
+        let _ = Engine::with_cache(compiled(&second)?, &alone);
+        prop_assert_eq!(cache.held(), alone.held());
     }
 }

@@ -1,7 +1,8 @@
 //! What a reload can reuse from the compilation before it: each YAML file loaded (by
-//! its name and bytes) and each condition parsed (by its text). A reload after one rule
-//! file changed loads and parses that file only; names, types, macros and lists are
-//! still resolved for every rule, since a change to a macro or a list reaches them all.
+//! its name and bytes), each condition parsed (by its text) and each regular expression
+//! built (by its pattern and flags). A reload after one rule file changed loads and
+//! parses that file only; names, types, macros and lists are still resolved for every
+//! rule, since a change to a macro or a list reaches them all.
 //!
 //! Entries not used by a compilation are dropped after it, so the cache holds one
 //! pack's worth.
@@ -23,6 +24,8 @@ struct Entries {
     files: HashMap<FileKey, Result<Loaded, Vec<FileDiagnostic>>>,
     detections: HashMap<String, Result<Detection, Diagnostic>>,
     conditions: HashMap<String, Result<Expr, Diagnostic>>,
+    /// By flags, a NUL, and pattern; the error message when it does not build.
+    regexes: HashMap<String, Result<regex::Regex, String>>,
     /// Keys used by the compilation under way.
     used_files: Vec<FileKey>,
     used_texts: Vec<String>,
@@ -78,12 +81,24 @@ impl ParseCache {
         self.parsed(text, |e| &mut e.conditions, picket_grammar::parse_condition)
     }
 
+    /// The regular expression of `pattern` with `flags`, built by `build` when not
+    /// built before.
+    pub(crate) fn regex(
+        &self,
+        pattern: &str,
+        flags: &str,
+        build: impl FnOnce(&str) -> Result<regex::Regex, String>,
+    ) -> Result<regex::Regex, String> {
+        let key = format!("{flags}\0{pattern}");
+        self.parsed(&key, |e| &mut e.regexes, |_| build(pattern))
+    }
+
     /// `text` parsed by `parse`, from the map `map` picks when there.
     fn parsed<T: Clone>(
         &self,
         text: &str,
         map: fn(&mut Entries) -> &mut HashMap<String, T>,
-        parse: fn(&str) -> T,
+        parse: impl FnOnce(&str) -> T,
     ) -> T {
         if let Ok(mut e) = self.entries.lock() {
             e.used_texts.push(text.to_string());
@@ -106,6 +121,7 @@ impl ParseCache {
             e.files.retain(|k, _| files.contains(k));
             e.detections.retain(|k, _| texts.contains(k));
             e.conditions.retain(|k, _| texts.contains(k));
+            e.regexes.retain(|k, _| texts.contains(k));
         }
     }
 

@@ -471,7 +471,8 @@ pub fn compile_with(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
         if let Some(w) = id_path_warning(&def) {
             diags.push(w);
         }
-        let mut resolver = Resolver::new(&defs, &mut usage, &def.sources.value);
+        let mut resolver = Resolver::new(&defs, &mut usage, &def.sources.value)
+            .with_cache(options.cache.as_deref());
         let place = Place {
             file: &def.file,
             cond: &def.when,
@@ -492,7 +493,7 @@ pub fn compile_with(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
         };
         let mut group_by = Vec::new();
         for g in &def.group_by {
-            if let Some(field) = group_field(&mut resolver, &def.file, g) {
+            if let Some(field) = group_field(&mut resolver, &def.file, g, options) {
                 group_by.push((g.value.clone(), Operand::Field(field)));
             }
         }
@@ -508,7 +509,7 @@ pub fn compile_with(packs: &[PackFiles], options: &CompileOptions) -> Compiled {
                     value: name.to_string(),
                     span: def.sources.span.clone(),
                 };
-                if let Some(field) = group_field(&mut resolver, &def.file, &spanned) {
+                if let Some(field) = group_field(&mut resolver, &def.file, &spanned, options) {
                     group_by.push((name.to_string(), Operand::Field(field)));
                 }
             }
@@ -594,6 +595,7 @@ fn group_field(
     resolver: &mut Resolver<'_>,
     file: &Arc<SourceFile>,
     g: &load::Spanned<String>,
+    options: &CompileOptions,
 ) -> Option<FieldRef> {
     // Parse the name as the path of an `exists` test, so quoting and indexes work.
     let text = format!("{} exists", g.value);
@@ -603,7 +605,11 @@ fn group_field(
         text,
     };
     let place = Place { file, cond: &cond };
-    match picket_grammar::parse_condition(&cond.text) {
+    let parsed = match &options.cache {
+        Some(cache) => cache.condition(&cond.text),
+        None => picket_grammar::parse_condition(&cond.text),
+    };
+    match parsed {
         Ok(picket_grammar::ast::Expr {
             kind: picket_grammar::ast::ExprKind::Exists(path),
             ..

@@ -6,7 +6,9 @@
 //! as `previous_intel`: a list whose file is now broken keeps its last good version (its
 //! errors are reported), an unchanged list is reused, not read again; unchanged rule files
 //! are not loaded or parsed again ([`super::cache`]). The caller decides
-//! what to do with the new [`Compiled`] (run it, or keep the old one when rules fail).
+//! what to do with the new [`Compiled`] (run it, or keep the old one when rules fail);
+//! [`Reloader::engine`] builds its engine with the automata and regex sets of the
+//! engine before reused ([`crate::run::builds`]).
 //!
 //! [`watch`] turns file changes into reloads: it watches the pack folders and the list
 //! files with `notify`, waits until writes have been quiet for a moment (a feed written
@@ -21,6 +23,8 @@ use notify::{RecursiveMode, Watcher};
 
 use super::{compile_with, CompileOptions, Compiled, PackFiles};
 use crate::intel::Intel;
+use crate::run::builds::BuildCache;
+use crate::run::Engine;
 
 /// What to compile, and the lists of the last compilation.
 pub struct Reloader {
@@ -29,6 +33,7 @@ pub struct Reloader {
     options: CompileOptions,
     intel: Mutex<Option<Arc<Intel>>>,
     cache: Arc<super::cache::ParseCache>,
+    builds: BuildCache,
 }
 
 impl Reloader {
@@ -41,7 +46,14 @@ impl Reloader {
             options,
             intel: Mutex::new(None),
             cache: Arc::default(),
+            builds: BuildCache::default(),
         }
+    }
+
+    /// The engine of a pack this reloader compiled: the field groups whose tests are
+    /// those of the engine built before take its automata and regex sets.
+    pub fn engine(&self, pack: super::RulePack) -> Engine {
+        Engine::with_cache(pack, &self.builds)
     }
 
     /// Reads the packs and lists again and compiles them. Lists that fail to load keep

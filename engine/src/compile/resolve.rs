@@ -71,6 +71,8 @@ pub struct Resolver<'d> {
     quant_labels: Vec<String>,
     /// Geo fields already reported as missing their database (once per rule).
     geo_warned: HashSet<&'static str>,
+    /// Regular expressions built by the compilation before (reloads).
+    cache: Option<&'d super::cache::ParseCache>,
 }
 
 impl<'d> Resolver<'d> {
@@ -86,7 +88,14 @@ impl<'d> Resolver<'d> {
             elem_depth: 0,
             quant_labels: Vec::new(),
             geo_warned: HashSet::new(),
+            cache: None,
         }
+    }
+
+    /// The same, taking regular expressions from `cache` when built before.
+    pub fn with_cache(mut self, cache: Option<&'d super::cache::ParseCache>) -> Self {
+        self.cache = cache;
+        self
     }
 
     fn report(&mut self, at: Place<'_>, d: Diagnostic) {
@@ -477,18 +486,25 @@ impl<'d> Resolver<'d> {
             ExprKind::Matches { lhs, regex } => {
                 let (lhs_op, ty) = self.operand(lhs, at)?;
                 self.require_text(ty, lhs, "matches", at)?;
-                let mut b = regex::RegexBuilder::new(&regex.pattern);
-                b.size_limit(1 << 22);
-                for f in regex.flags.chars() {
-                    match f {
-                        'i' => b.case_insensitive(true),
-                        'm' => b.multi_line(true),
-                        's' => b.dot_matches_new_line(true),
-                        'x' => b.ignore_whitespace(true),
-                        _ => &mut b,
-                    };
-                }
-                match b.build() {
+                let build = |pattern: &str| {
+                    let mut b = regex::RegexBuilder::new(pattern);
+                    b.size_limit(1 << 22);
+                    for f in regex.flags.chars() {
+                        match f {
+                            'i' => b.case_insensitive(true),
+                            'm' => b.multi_line(true),
+                            's' => b.dot_matches_new_line(true),
+                            'x' => b.ignore_whitespace(true),
+                            _ => &mut b,
+                        };
+                    }
+                    b.build().map_err(|e| e.to_string())
+                };
+                let built = match self.cache {
+                    Some(cache) => cache.regex(&regex.pattern, &regex.flags, build),
+                    None => build(&regex.pattern),
+                };
+                match built {
                     Ok(re) => {
                         let flags: String = regex
                             .flags
@@ -506,8 +522,7 @@ impl<'d> Resolver<'d> {
                             source,
                         })
                     }
-                    Err(err) => {
-                        let msg = err.to_string();
+                    Err(msg) => {
                         let last = msg
                             .lines()
                             .rev()

@@ -34,6 +34,7 @@ use rustc_hash::FxHashMap;
 use ipnet::IpNet;
 use picket_grammar::ast::StrOp;
 
+use super::builds::{Automaton, BuildCache, Builder};
 use crate::compile::ir::{CmpOp, Cond, FieldRef, Operand, Pred, Test};
 use crate::compile::RulePack;
 use crate::event::{Event, FieldValue, Source};
@@ -239,11 +240,25 @@ const DFA_PATTERNS: usize = 5_000;
 
 impl Patterns {
     /// `items`: (operator code, needle, test, ignores case).
-    fn build(items: &[(u8, String, u32, bool)]) -> Option<Patterns> {
+    fn build(items: &[(u8, String, u32, bool)], builder: Builder<'_>) -> Option<Patterns> {
         if items.is_empty() {
             return None;
         }
         let nocase = items.iter().any(|i| i.3);
+        let needles: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
+        let (automaton, detector) =
+            builder.automaton(nocase, needles, || Patterns::build_automaton(items, nocase))?;
+        Some(Patterns {
+            automaton,
+            targets: items.iter().map(|i| (i.0, i.2, !i.3)).collect(),
+            needles: items.iter().map(|i| Box::from(i.1.as_bytes())).collect(),
+            detector,
+            fold: nocase,
+        })
+    }
+
+    /// The automaton of the needles, and the detector that says whether any occurs.
+    fn build_automaton(items: &[(u8, String, u32, bool)], nocase: bool) -> Automaton {
         let build = |kind| {
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
@@ -265,13 +280,7 @@ impl Patterns {
                 }
             }))
             .build();
-        Some(Patterns {
-            automaton,
-            targets: items.iter().map(|i| (i.0, i.2, !i.3)).collect(),
-            needles: items.iter().map(|i| Box::from(i.1.as_bytes())).collect(),
-            detector,
-            fold: nocase,
-        })
+        Some((automaton, detector))
     }
 
     /// Whether some needle may occur in `hay` (never false when one does); `folded` is
@@ -467,20 +476,24 @@ enum Regexes {
 }
 
 impl Regexes {
-    fn build(items: &[(String, u32)]) -> Option<Regexes> {
+    fn build(items: &[(String, u32)], builder: Builder<'_>) -> Option<Regexes> {
         if items.is_empty() {
             return None;
         }
         let ids = items.iter().map(|(_, id)| *id).collect();
-        let set = regex::RegexSetBuilder::new(items.iter().map(|(p, _)| p))
-            .size_limit(1 << 26)
-            .dfa_size_limit(1 << 26)
-            .build();
+        let patterns: Vec<String> = items.iter().map(|(p, _)| p.clone()).collect();
+        let set = builder.regex_set(patterns, || {
+            regex::RegexSetBuilder::new(items.iter().map(|(p, _)| p))
+                .size_limit(1 << 26)
+                .dfa_size_limit(1 << 26)
+                .build()
+                .ok()
+        });
         match set {
-            Ok(set) => Some(Regexes::Set(set, ids)),
+            Some(set) => Some(Regexes::Set(set, ids)),
             // Each pattern compiled on its own when the rules were compiled, so this
             // only fails on size: test them one by one.
-            Err(_) => Some(Regexes::Each(
+            None => Some(Regexes::Each(
                 items
                     .iter()
                     .filter_map(|(p, id)| regex::Regex::new(p).ok().map(|re| (re, *id)))
@@ -547,10 +560,11 @@ impl FieldGroup {
         }
     }
 
-    fn finish(&mut self) {
-        self.patterns = Patterns::build(&self.subs);
-        self.regex_set = Regexes::build(&self.regexes);
-        self.regex_gate = regex_gate(&self.regexes);
+    fn finish(&mut self, builder: Builder<'_>) {
+        self.patterns = Patterns::build(&self.subs, builder);
+        self.regex_set = Regexes::build(&self.regexes, builder);
+        let patterns = self.regexes.iter().map(|(p, _)| p.clone()).collect();
+        self.regex_gate = builder.gate(patterns, || regex_gate(&self.regexes));
         self.net_table = NetTable::build(&self.nets);
         self.strings = !self.exact.is_empty()
             || !self.exact_nocase.is_empty()
@@ -819,7 +833,7 @@ impl SourcePlan {
         true
     }
 
-    fn build(pack: &RulePack, source: Source) -> SourcePlan {
+    fn build(pack: &RulePack, source: Source, builder: Builder<'_>) -> SourcePlan {
         let mut fields: Vec<FieldRef> = Vec::new();
         let mut groups: Vec<FieldGroup> = Vec::new();
         // Per group: its field, and whether its tests are costly (automata, regexes).
@@ -985,7 +999,7 @@ impl SourcePlan {
             plan.rule_groups[r as usize] = groups;
         }
         for g in &mut plan.groups {
-            g.finish();
+            g.finish(builder);
         }
         plan
     }
@@ -1112,9 +1126,21 @@ static NEXT_DISPATCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU6
 impl Dispatch {
     /// Builds the plans of a pack.
     pub fn new(pack: &RulePack) -> Dispatch {
+        Dispatch::build(pack, Builder(None))
+    }
+
+    /// Builds the plans of a pack, taking from `cache` the automata and regex sets
+    /// built before for the same patterns (and dropping from it those not used).
+    pub fn with_cache(pack: &RulePack, cache: &BuildCache) -> Dispatch {
+        let dispatch = Dispatch::build(pack, Builder(Some(cache)));
+        cache.finish();
+        dispatch
+    }
+
+    fn build(pack: &RulePack, builder: Builder<'_>) -> Dispatch {
         Dispatch {
             rules: pack.rules.len(),
-            sources: Source::ALL.map(|source| SourcePlan::build(pack, source)),
+            sources: Source::ALL.map(|source| SourcePlan::build(pack, source, builder)),
             id: NEXT_DISPATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
@@ -1407,7 +1433,7 @@ mod tests {
         group.add(&sub(0, "kali", true), 1);
         group.add(&sub(1, "aws-cli", true), 2);
         group.add(&sub(2, "/1", false), 3);
-        group.finish();
+        group.finish(Builder(None));
         let mut memo = Memo::default();
         for _ in 0..2 {
             let mut truth = vec![0u64];

@@ -9,6 +9,7 @@
 //!
 //! [`Cond`]: crate::compile::ir::Cond
 
+pub mod builds;
 mod dispatch;
 pub mod eval;
 pub mod fixtures;
@@ -52,6 +53,13 @@ impl Engine {
     /// Builds the dispatch index of a pack.
     pub fn new(pack: RulePack) -> Engine {
         let dispatch = Dispatch::new(&pack);
+        Engine { pack, dispatch }
+    }
+
+    /// [`Engine::new`], reusing the automata and regex sets `cache` holds from the
+    /// engine before (a reload): only the field groups whose tests changed are built.
+    pub fn with_cache(pack: RulePack, cache: &builds::BuildCache) -> Engine {
+        let dispatch = Dispatch::with_cache(&pack, cache);
         Engine { pack, dispatch }
     }
 

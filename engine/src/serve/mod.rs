@@ -218,7 +218,7 @@ fn build_loaded(config: &Config, reloader: &Reloader) -> Result<Loaded, String> 
         Suppressions::load_all(&config.rules.suppress).map_err(|e| e.render(false))?;
     let version = pack_version(&compiled);
     Ok(Loaded {
-        engine: Engine::new(compiled.pack),
+        engine: reloader.engine(compiled.pack),
         version,
         suppressions,
         loaded_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
