@@ -435,3 +435,35 @@ fn a_store_of_schema_1_reads_and_is_marked_2_when_served() {
     let served = FindingStore::open(&path).expect("open to serve");
     assert_eq!(version(&served), SCHEMA_VERSION);
 }
+
+/// The serving store's commits land in the log; a thread of its own copies them into
+/// the database file while the store stays open (the writer never checkpoints).
+#[test]
+fn the_log_is_copied_into_the_database_file_while_the_store_is_open() {
+    let (_dir, mut store) = store();
+    let path = store.path().to_path_buf();
+    let file_len = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let before = file_len();
+    let findings: Vec<Value> = (0..200)
+        .map(|i| finding(&format!("f{i}"), "T", 5.0, "1", "2026-11-20T10:00:00.000Z"))
+        .collect();
+    store.commit(&findings, &[]).expect("commit");
+    let autocheckpoint: i64 = store
+        .conn
+        .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(
+        autocheckpoint, 0,
+        "the writer leaves checkpoints to the thread"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while file_len() <= before && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        file_len() > before,
+        "the database file grew from {before} bytes"
+    );
+    let reader = FindingStore::open_existing(store.path()).expect("second connection");
+    assert_eq!(reader.list(&Filter::default()).expect("list").len(), 200);
+}
