@@ -30,8 +30,12 @@ pub struct Settings {
     pub source: Option<Source>,
 }
 
-/// Threads reading requests.
-pub const HANDLERS: usize = 4;
+/// Threads reading requests. Each waits, once its batch is queued, until the batch is
+/// committed; with fewer threads than the shipper's connections, a request would wait
+/// unread (its sender blocked on a full socket) while the others' batches commit. 16
+/// idle threads cost little; under `serve_load`, 4 gave a p99 of 31-93 ms, 16 gave
+/// 16-55 ms and a fifth less CPU per event (larger groups per commit).
+pub const HANDLERS: usize = 16;
 
 /// Longest a request waits for its batch to be committed.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(60);
