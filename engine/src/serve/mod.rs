@@ -724,25 +724,34 @@ pub fn run(config: Config, options: &ServeOptions) -> Result<u8> {
     Ok(0)
 }
 
-/// Lowers the calling thread's CPU priority, so that compiling a reloaded pack takes
-/// the time the pipeline and the inputs leave rather than time from them.
-fn lower_priority() {
+/// Nice value of the reload thread: compiling a pack waits for the pipeline and the
+/// inputs.
+const RELOAD_NICE: i32 = 10;
+/// Nice value of the HTTP ingest handlers: the pipeline, one thread that every batch
+/// passes through, gets the CPU before the handlers reading and parsing the next ones.
+pub(crate) const INGEST_NICE: i32 = 5;
+
+/// Lowers the calling thread's CPU priority to `nice`, so that its work takes the time
+/// the threads above it leave rather than time from them.
+pub(crate) fn lower_priority(nice: i32) {
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
     #[cfg(target_os = "linux")]
     {
         // SAFETY: `gettid` has no preconditions; `setpriority` on the calling thread's
         // id changes only that thread's nice value and reports failure by its result.
         let done = unsafe {
             let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, tid, 10)
+            libc::setpriority(libc::PRIO_PROCESS, tid, nice)
         };
         if done != 0 {
-            tracing::debug!("cannot lower the reload thread's priority");
+            tracing::debug!(nice, "cannot lower a thread's priority");
         }
     }
 }
 
 fn reload_loop(service: &Service, requests: &Receiver<ReloadRequest>) {
-    lower_priority();
+    lower_priority(RELOAD_NICE);
     while let Ok(first) = requests.recv() {
         let mut waiting = vec![first];
         while let Ok(more) = requests.try_recv() {

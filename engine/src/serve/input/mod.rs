@@ -226,7 +226,10 @@ pub fn start(
                 handlers.push(
                     std::thread::Builder::new()
                         .name(format!("{name}-{i}"))
-                        .spawn(move || http::serve(&server, &settings, &ctx, &counters))?,
+                        .spawn(move || {
+                            super::lower_priority(super::INGEST_NICE);
+                            http::serve(&server, &settings, &ctx, &counters)
+                        })?,
                 );
             }
             running.thread = Some(std::thread::Builder::new().name(name).spawn(move || {
