@@ -30,12 +30,7 @@ impl<K, V> Default for Built<K, V> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Built<K, V> {
-    fn get_or_build(&mut self, key: K, build: impl FnOnce() -> V) -> V {
-        self.used.insert(key.clone());
-        self.by_key.entry(key).or_insert_with(build).clone()
-    }
-
+impl<K: Hash + Eq, V> Built<K, V> {
     fn sweep(&mut self) {
         let used = std::mem::take(&mut self.used);
         self.by_key.retain(|k, _| used.contains(k));
@@ -45,14 +40,16 @@ impl<K: Hash + Eq + Clone, V: Clone> Built<K, V> {
 /// An automaton of needles and the SIMD detector of the same needles.
 pub(super) type Automaton = Option<(AhoCorasick, Option<Searcher>)>;
 
+/// The regexes of a field group as one set (`None` when too big to build), and the gate
+/// of the literals their matches start with.
+pub(super) type RegexSetAndGate = (Option<regex::RegexSet>, Option<Searcher>);
+
 #[derive(Default)]
 struct Entries {
     /// By (case ignored, needles).
     automata: Built<(bool, Vec<String>), Automaton>,
-    /// By patterns; `None` when the set is too big to build.
-    regex_sets: Built<Vec<String>, Option<regex::RegexSet>>,
     /// By patterns.
-    gates: Built<Vec<String>, Option<Searcher>>,
+    regexes: Built<Vec<String>, RegexSetAndGate>,
 }
 
 /// Automata and regex sets shared by successive builds of an engine.
@@ -92,7 +89,10 @@ impl Builder<'_> {
         }
         let value = build();
         if let Ok(mut e) = cache.entries.lock() {
-            pick(&mut e).get_or_build(key, || value.clone());
+            pick(&mut e)
+                .by_key
+                .entry(key)
+                .or_insert_with(|| value.clone());
         }
         value
     }
@@ -106,20 +106,12 @@ impl Builder<'_> {
         self.cached(|e| &mut e.automata, (nocase, needles), build)
     }
 
-    pub(super) fn regex_set(
+    pub(super) fn regexes(
         self,
         patterns: Vec<String>,
-        build: impl FnOnce() -> Option<regex::RegexSet>,
-    ) -> Option<regex::RegexSet> {
-        self.cached(|e| &mut e.regex_sets, patterns, build)
-    }
-
-    pub(super) fn gate(
-        self,
-        patterns: Vec<String>,
-        build: impl FnOnce() -> Option<Searcher>,
-    ) -> Option<Searcher> {
-        self.cached(|e| &mut e.gates, patterns, build)
+        build: impl FnOnce() -> RegexSetAndGate,
+    ) -> RegexSetAndGate {
+        self.cached(|e| &mut e.regexes, patterns, build)
     }
 }
 
@@ -128,22 +120,15 @@ impl BuildCache {
     pub(super) fn finish(&self) {
         if let Ok(mut e) = self.entries.lock() {
             e.automata.sweep();
-            e.regex_sets.sweep();
-            e.gates.sweep();
+            e.regexes.sweep();
         }
     }
 
-    /// Objects held: automata, regex sets, regex gates.
-    pub fn held(&self) -> (usize, usize, usize) {
+    /// Objects held: automata, and regex sets with their gates.
+    pub fn held(&self) -> (usize, usize) {
         self.entries
             .lock()
-            .map(|e| {
-                (
-                    e.automata.by_key.len(),
-                    e.regex_sets.by_key.len(),
-                    e.gates.by_key.len(),
-                )
-            })
+            .map(|e| (e.automata.by_key.len(), e.regexes.by_key.len()))
             .unwrap_or_default()
     }
 }

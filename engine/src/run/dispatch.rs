@@ -34,7 +34,7 @@ use rustc_hash::FxHashMap;
 use ipnet::IpNet;
 use picket_grammar::ast::StrOp;
 
-use super::builds::{Automaton, BuildCache, Builder};
+use super::builds::{Automaton, BuildCache, Builder, RegexSetAndGate};
 use crate::compile::ir::{CmpOp, Cond, FieldRef, Operand, Pred, Test};
 use crate::compile::RulePack;
 use crate::event::{Event, FieldValue, Source};
@@ -476,30 +476,36 @@ enum Regexes {
 }
 
 impl Regexes {
-    fn build(items: &[(String, u32)], builder: Builder<'_>) -> Option<Regexes> {
+    /// The set of `items` and their gate, built or taken from the engine before.
+    fn build(
+        items: &[(String, u32)],
+        builder: Builder<'_>,
+    ) -> (Option<Regexes>, Option<aho_corasick::packed::Searcher>) {
         if items.is_empty() {
-            return None;
+            return (None, None);
         }
-        let ids = items.iter().map(|(_, id)| *id).collect();
         let patterns: Vec<String> = items.iter().map(|(p, _)| p.clone()).collect();
-        let set = builder.regex_set(patterns, || {
-            regex::RegexSetBuilder::new(items.iter().map(|(p, _)| p))
+        let (set, gate): RegexSetAndGate = builder.regexes(patterns, || {
+            let set = regex::RegexSetBuilder::new(items.iter().map(|(p, _)| p))
                 .size_limit(1 << 26)
                 .dfa_size_limit(1 << 26)
                 .build()
-                .ok()
+                .ok();
+            (set, regex_gate(items))
         });
-        match set {
-            Some(set) => Some(Regexes::Set(set, ids)),
+        let ids = items.iter().map(|(_, id)| *id).collect();
+        let regexes = match set {
+            Some(set) => Regexes::Set(set, ids),
             // Each pattern compiled on its own when the rules were compiled, so this
             // only fails on size: test them one by one.
-            None => Some(Regexes::Each(
+            None => Regexes::Each(
                 items
                     .iter()
                     .filter_map(|(p, id)| regex::Regex::new(p).ok().map(|re| (re, *id)))
                     .collect(),
-            )),
-        }
+            ),
+        };
+        (Some(regexes), gate)
     }
 
     fn run(&self, hay: &str, hit: &mut dyn FnMut(u32)) {
@@ -562,9 +568,7 @@ impl FieldGroup {
 
     fn finish(&mut self, builder: Builder<'_>) {
         self.patterns = Patterns::build(&self.subs, builder);
-        self.regex_set = Regexes::build(&self.regexes, builder);
-        let patterns = self.regexes.iter().map(|(p, _)| p.clone()).collect();
-        self.regex_gate = builder.gate(patterns, || regex_gate(&self.regexes));
+        (self.regex_set, self.regex_gate) = Regexes::build(&self.regexes, builder);
         self.net_table = NetTable::build(&self.nets);
         self.strings = !self.exact.is_empty()
             || !self.exact_nocase.is_empty()
