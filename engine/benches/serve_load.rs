@@ -301,7 +301,11 @@ fn main() {
             url.clone(),
         );
         senders.push(std::thread::spawn(move || {
-            generator_priority();
+            // The load generator shares the two cores with the service, where a
+            // shipper would run elsewhere: at a lower priority it takes the CPU the
+            // service leaves. Latency still counts from the moment a batch was due, so
+            // a batch sent late is counted late.
+            picket::serve::lower_priority(10);
             let agent = agent();
             loop {
                 let job = rx.lock().ok().and_then(|r| r.recv().ok());
@@ -419,24 +423,22 @@ fn main() {
     let counted = counter_sum(&metrics, "picket_events_total{") as u64;
     let matched = status["pipeline"]["events"].as_u64().unwrap_or(0);
     let answered = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    // Warm-up apart; the minute whole, and per second (by due time).
     let (mut warm, mut lat): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
+    let mut by_second: Vec<Vec<f64>> = vec![Vec::new(); seconds as usize + 1];
     for (due, l) in &answered {
         if *due < measure_start {
             warm.push(*l);
-        } else {
-            lat.push(*l);
+            continue;
         }
-    }
-    warm.sort_by(f64::total_cmp);
-    lat.sort_by(f64::total_cmp);
-    // Per second of the run (by due time): the p99 of its batches.
-    let mut by_second: Vec<Vec<f64>> = vec![Vec::new(); seconds as usize + 1];
-    for (due, l) in answered.iter().filter(|(due, _)| *due >= measure_start) {
+        lat.push(*l);
         let s = due.duration_since(measure_start).as_secs() as usize;
         if let Some(v) = by_second.get_mut(s) {
             v.push(*l);
         }
     }
+    warm.sort_by(f64::total_cmp);
+    lat.sort_by(f64::total_cmp);
     let second_p99: Vec<(usize, f64)> = by_second
         .iter_mut()
         .enumerate()
@@ -560,17 +562,4 @@ fn cpu_steal() -> Option<(u64, u64)> {
         .filter_map(|f| f.parse().ok())
         .collect();
     Some((*fields.get(7)?, fields.iter().take(8).sum()))
-}
-
-/// Lowers the calling sender thread's CPU priority (nice 10). The load generator shares
-/// the two cores with the service, where a shipper would run elsewhere: at a lower
-/// priority it takes the CPU the service leaves. Latency still counts from the moment a
-/// batch was due, so a batch the generator sends late is counted late.
-fn generator_priority() {
-    // SAFETY: `gettid` has no preconditions; `setpriority` on the calling thread's id
-    // changes only that thread's nice value and reports failure by its result.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-    }
 }

@@ -7,14 +7,14 @@
 
 use std::time::Instant;
 
-/// The allocator of the `picket` binary, so the figures are the service's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use picket::compile::cache::ParseCache;
 use picket::compile::{compile_with, CompileOptions, PackFiles};
 use picket::run::builds::BuildCache;
 use picket::run::Engine;
+
+/// The allocator of the `picket` binary, so the figures are the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let dir = std::env::args().nth(1).expect("a pack folder");

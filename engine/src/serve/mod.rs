@@ -732,8 +732,8 @@ const RELOAD_NICE: i32 = 10;
 pub(crate) const INGEST_NICE: i32 = 5;
 
 /// Lowers the calling thread's CPU priority to `nice`, so that its work takes the time
-/// the threads above it leave rather than time from them.
-pub(crate) fn lower_priority(nice: i32) {
+/// the threads above it leave rather than time from them (Linux; elsewhere nothing).
+pub fn lower_priority(nice: i32) {
     #[cfg(not(target_os = "linux"))]
     let _ = nice;
     #[cfg(target_os = "linux")]
